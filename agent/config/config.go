@@ -1,0 +1,157 @@
+// Package config reads the extension's settings from the function's
+// environment. Every error names the variable and the value at fault.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"reflect"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/caarlos0/env/v11"
+
+	"github.com/lambda-destinations/lambda-destinations/agent/destination"
+)
+
+// Config is the extension's configuration.
+type Config struct {
+	OnSuccess  []string `env:"DESTINATIONS_ON_SUCCESS"`
+	OnFailure  []string `env:"DESTINATIONS_ON_FAILURE"`
+	ProxyPort  string   `env:"DESTINATIONS_PROXY_PORT" envDefault:"9009"`
+	RuntimeAPI string   `env:"DESTINATIONS_RUNTIME_API"`
+	LogLevel   string   `env:"DESTINATIONS_LOG_LEVEL" envDefault:"info"`
+	// Bytes of each request and response body kept for the record; the
+	// rest streams through and the record says it was truncated.
+	MaxPayloadBytes int `env:"DESTINATIONS_MAX_PAYLOAD_BYTES" envDefault:"6291456"`
+
+	// Set by Lambda.
+	OriginalRuntimeAPI string `env:"AWS_LAMBDA_RUNTIME_API"`
+	FunctionName       string `env:"AWS_LAMBDA_FUNCTION_NAME"`
+	FunctionVersion    string `env:"AWS_LAMBDA_FUNCTION_VERSION" envDefault:"$LATEST"`
+	FunctionMemoryMB   string `env:"AWS_LAMBDA_FUNCTION_MEMORY_SIZE"`
+	FunctionTimeout    string `env:"AWS_LAMBDA_FUNCTION_TIMEOUT"` // set by the emulator, not by Lambda
+	Region             string `env:"AWS_REGION"`
+	LogGroup           string `env:"AWS_LAMBDA_LOG_GROUP_NAME"`
+	LogStream          string `env:"AWS_LAMBDA_LOG_STREAM_NAME"`
+	SAMLocal           bool   `env:"AWS_SAM_LOCAL"`
+
+	// Derived by Load.
+	Success []destination.Target `env:"-"`
+	Failure []destination.Target `env:"-"`
+	Port    int                  `env:"-"`
+	Level   slog.Level           `env:"-"`
+	Timeout time.Duration        `env:"-"` // from AWS_LAMBDA_FUNCTION_TIMEOUT where set
+}
+
+// Error is an invalid setting.
+type Error struct {
+	Variable string
+	Value    string
+	Reason   string
+}
+
+func (e *Error) Error() string {
+	return fmt.Sprintf("%s=%q: %s", e.Variable, e.Value, e.Reason)
+}
+
+// Load reads the configuration from the process environment.
+func Load() (*Config, error) { return Parse(nil) }
+
+// Parse reads the configuration from environ (KEY -> value); nil means the
+// process environment.
+func Parse(environ map[string]string) (*Config, error) {
+	c := &Config{}
+	opts := env.Options{Environment: environ}
+	if err := env.ParseWithOptions(c, opts); err != nil {
+		return nil, parseError(err, environ)
+	}
+	if err := c.derive(); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+func (c *Config) derive() error {
+	var err error
+	if c.Success, err = targets("DESTINATIONS_ON_SUCCESS", c.OnSuccess); err != nil {
+		return err
+	}
+	if c.Failure, err = targets("DESTINATIONS_ON_FAILURE", c.OnFailure); err != nil {
+		return err
+	}
+	port, perr := strconv.Atoi(c.ProxyPort)
+	if perr != nil || port < 1 || port > 65535 {
+		return &Error{"DESTINATIONS_PROXY_PORT", c.ProxyPort, "not a port number (1-65535)"}
+	}
+	c.Port = port
+	if c.RuntimeAPI == "" {
+		c.RuntimeAPI = c.OriginalRuntimeAPI
+	}
+	if c.RuntimeAPI == "" {
+		return &Error{"DESTINATIONS_RUNTIME_API", "", "no Runtime API address: neither it nor AWS_LAMBDA_RUNTIME_API is set"}
+	}
+	if _, _, err := net.SplitHostPort(c.RuntimeAPI); err != nil {
+		return &Error{"DESTINATIONS_RUNTIME_API", c.RuntimeAPI, "not a HOST:PORT address"}
+	}
+	if c.RuntimeAPI == c.ProxyAddress() {
+		return &Error{"DESTINATIONS_RUNTIME_API", c.RuntimeAPI, "is the proxy's own address; the wrapper must run in the runtime, not the extension"}
+	}
+	if c.MaxPayloadBytes < 0 {
+		return &Error{"DESTINATIONS_MAX_PAYLOAD_BYTES", strconv.Itoa(c.MaxPayloadBytes), "must be 0 or more"}
+	}
+	if s, err := strconv.Atoi(c.FunctionTimeout); err == nil && s > 0 {
+		c.Timeout = time.Duration(s) * time.Second
+	}
+	if err := c.Level.UnmarshalText([]byte(c.LogLevel)); err != nil {
+		return &Error{"DESTINATIONS_LOG_LEVEL", c.LogLevel, "want debug, info, warn or error"}
+	}
+	return nil
+}
+
+// ProxyAddress is where the Runtime API proxy listens.
+func (c *Config) ProxyAddress() string {
+	return net.JoinHostPort("127.0.0.1", strconv.Itoa(c.Port))
+}
+
+func targets(variable string, values []string) ([]destination.Target, error) {
+	var out []destination.Target
+	for _, v := range values {
+		if strings.TrimSpace(v) == "" {
+			continue
+		}
+		t, err := destination.Parse(v)
+		if err != nil {
+			return nil, &Error{variable, strings.Join(values, ","), err.Error()}
+		}
+		out = append(out, t)
+	}
+	return out, nil
+}
+
+// parseError turns the env library's error, which names a Go field, into one
+// that names the variable and its value.
+func parseError(err error, environ map[string]string) error {
+	var agg env.AggregateError
+	if errors.As(err, &agg) && len(agg.Errors) > 0 {
+		err = agg.Errors[0]
+	}
+	var pe env.ParseError
+	if !errors.As(err, &pe) {
+		return fmt.Errorf("reading configuration: %w", err)
+	}
+	f, _ := reflect.TypeFor[Config]().FieldByName(pe.Name)
+	key, _, _ := strings.Cut(f.Tag.Get("env"), ",")
+	value, ok := environ[key]
+	if environ == nil {
+		value, ok = os.LookupEnv(key)
+	}
+	if !ok {
+		value = f.Tag.Get("envDefault")
+	}
+	return &Error{key, value, fmt.Sprintf("not a valid %s", pe.Type)}
+}

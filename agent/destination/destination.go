@@ -1,0 +1,170 @@
+// Package destination parses destination strings and defines what a
+// destination is. Implementations live in the subpackages.
+package destination
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+)
+
+// Kind is the type of target a destination string names.
+type Kind string
+
+const (
+	Stdout      Kind = "stdout"
+	Webhook     Kind = "webhook"
+	SQS         Kind = "sqs"
+	SNS         Kind = "sns"
+	EventBridge Kind = "events"
+	Lambda      Kind = "lambda"
+	S3          Kind = "s3"
+)
+
+// Target is a parsed destination string.
+type Target struct {
+	Raw  string // as configured; used in logs
+	Kind Kind
+	ARN  ARN    // for the AWS kinds
+	URL  string // for webhooks
+}
+
+// ARN is an Amazon Resource Name split into its parts.
+type ARN struct {
+	Partition string
+	Service   string
+	Region    string
+	Account   string
+	Resource  string
+}
+
+func (a ARN) String() string {
+	return "arn:" + a.Partition + ":" + a.Service + ":" + a.Region + ":" + a.Account + ":" + a.Resource
+}
+
+// Message is what is handed to a destination: the serialised record and
+// the facts some targets put beside it (attributes, group ids, headers).
+type Message struct {
+	Record       []byte
+	Condition    string // "Success" or "Failure"
+	RequestID    string
+	FunctionARN  string // qualified, as in the record
+	FunctionName string
+	TraceID      string
+	Attempt      int
+}
+
+// Destination delivers messages to one target.
+type Destination interface {
+	// Send delivers one message; the error says why it was not delivered.
+	Send(ctx context.Context, m Message) error
+}
+
+// ErrPermanent marks an error that retrying cannot fix (a 4xx other than
+// throttling, access denied, a missing resource).
+var ErrPermanent = errors.New("permanent")
+
+// Parse reads one destination string. The error names what is wrong with it.
+func Parse(s string) (Target, error) {
+	s = strings.TrimSpace(s)
+	t := Target{Raw: s}
+	switch {
+	case s == "":
+		return t, errors.New("empty destination")
+	case s == "stdout":
+		t.Kind = Stdout
+		return t, nil
+	case strings.HasPrefix(s, "https://"), strings.HasPrefix(s, "http://"):
+		u, err := url.Parse(s)
+		if err != nil {
+			return t, fmt.Errorf("webhook %q: %w", s, err)
+		}
+		if u.Host == "" {
+			return t, fmt.Errorf("webhook %q has no host", s)
+		}
+		t.Kind, t.URL = Webhook, s
+		return t, nil
+	case strings.HasPrefix(s, "arn:"):
+		return parseARN(t)
+	}
+	return t, fmt.Errorf("unknown destination %q: want an SQS, SNS, EventBridge bus, Lambda or S3 ARN, an http(s):// URL or stdout", s)
+}
+
+func parseARN(t Target) (Target, error) {
+	s := t.Raw
+	parts := strings.SplitN(s, ":", 6)
+	if len(parts) != 6 {
+		return t, fmt.Errorf("malformed ARN %q: want arn:PARTITION:SERVICE:REGION:ACCOUNT:RESOURCE", s)
+	}
+	a := ARN{Partition: parts[1], Service: parts[2], Region: parts[3], Account: parts[4], Resource: parts[5]}
+	if !strings.HasPrefix(a.Partition, "aws") {
+		return t, fmt.Errorf("malformed ARN %q: unknown partition %q", s, a.Partition)
+	}
+	t.ARN = a
+	regional := func(kind Kind) (Target, error) {
+		if a.Region == "" || !isAccount(a.Account) {
+			return t, fmt.Errorf("malformed %s ARN %q: want a region and a 12-digit account", a.Service, s)
+		}
+		if a.Resource == "" {
+			return t, fmt.Errorf("malformed %s ARN %q: no resource name", a.Service, s)
+		}
+		t.Kind = kind
+		return t, nil
+	}
+	switch a.Service {
+	case "sqs":
+		if strings.Contains(a.Resource, ":") || strings.Contains(a.Resource, "/") {
+			return t, fmt.Errorf("malformed sqs ARN %q: want arn:aws:sqs:REGION:ACCOUNT:QUEUE", s)
+		}
+		return regional(SQS)
+	case "sns":
+		if strings.Contains(a.Resource, ":") || strings.Contains(a.Resource, "/") {
+			return t, fmt.Errorf("malformed sns ARN %q: want arn:aws:sns:REGION:ACCOUNT:TOPIC", s)
+		}
+		return regional(SNS)
+	case "events":
+		name, ok := strings.CutPrefix(a.Resource, "event-bus/")
+		if !ok || name == "" || strings.Contains(name, "/") {
+			return t, fmt.Errorf("malformed events ARN %q: want arn:aws:events:REGION:ACCOUNT:event-bus/NAME", s)
+		}
+		return regional(EventBridge)
+	case "lambda":
+		rest, ok := strings.CutPrefix(a.Resource, "function:")
+		fn := strings.Split(rest, ":")
+		if !ok || fn[0] == "" || len(fn) > 2 || (len(fn) == 2 && fn[1] == "") {
+			return t, fmt.Errorf("malformed lambda ARN %q: want arn:aws:lambda:REGION:ACCOUNT:function:NAME[:QUALIFIER]", s)
+		}
+		return regional(Lambda)
+	case "s3":
+		if a.Region != "" || a.Account != "" || a.Resource == "" || strings.Contains(a.Resource, "/") {
+			return t, fmt.Errorf("malformed s3 ARN %q: want arn:aws:s3:::BUCKET", s)
+		}
+		t.Kind = S3
+		return t, nil
+	}
+	return t, fmt.Errorf("unsupported ARN %q: service %q is not one of sqs, sns, events, lambda, s3", s, a.Service)
+}
+
+func isAccount(s string) bool {
+	if len(s) != 12 {
+		return false
+	}
+	for _, c := range s {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// FunctionName returns the name part of an unqualified or qualified function ARN,
+// or the string itself when it is not an ARN.
+func FunctionName(functionARN string) string {
+	parts := strings.Split(functionARN, ":")
+	if len(parts) >= 7 && parts[5] == "function" {
+		return parts[6]
+	}
+	return functionARN
+}

@@ -1,0 +1,85 @@
+// Package stdout writes records to the function's log stream, one JSON line
+// each, where CloudWatch Logs (or sam local) shows them.
+package stdout
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/lambda-destinations/lambda-destinations/agent/destination"
+)
+
+// Writer writes whole lines to a stream shared with other writers: each line
+// goes out in one Write so lines never interleave.
+type Writer struct {
+	mu  sync.Mutex
+	out io.Writer
+	buf []byte
+}
+
+// NewWriter returns a line writer on out.
+func NewWriter(out io.Writer) *Writer { return &Writer{out: out} }
+
+// Line writes {"time":…,"level":…,"msg":…,<fields>,"record":<record>}.
+// fields are key/value pairs of strings.
+func (w *Writer) Line(level, msg string, record []byte, fields ...string) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	b := w.buf[:0]
+	b = append(b, `{"time":`...)
+	b = appendJSONString(b, time.Now().UTC().Format(time.RFC3339Nano))
+	b = append(b, `,"level":`...)
+	b = appendJSONString(b, level)
+	b = append(b, `,"msg":`...)
+	b = appendJSONString(b, msg)
+	for i := 0; i+1 < len(fields); i += 2 {
+		b = append(b, ',')
+		b = appendJSONString(b, fields[i])
+		b = append(b, ':')
+		b = appendJSONString(b, fields[i+1])
+	}
+	b = append(b, `,"record":`...)
+	b = append(b, record...)
+	b = append(b, "}\n"...)
+	w.buf = b
+	if _, err := w.out.Write(b); err != nil {
+		return fmt.Errorf("writing to the log: %w", err)
+	}
+	return nil
+}
+
+// appendJSONString appends s as a JSON string. strconv.Quote's escapes
+// (\x..) are not JSON, so control and non-ASCII-unsafe bytes are spelled out.
+func appendJSONString(b []byte, s string) []byte {
+	const hex = "0123456789abcdef"
+	s = strings.ToValidUTF8(s, "\uFFFD")
+	b = append(b, '"')
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c == '"' || c == '\\':
+			b = append(b, '\\', c)
+		case c < 0x20:
+			b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
+		default:
+			b = append(b, c)
+		}
+	}
+	return append(b, '"')
+}
+
+// Destination is the `stdout` destination.
+type Destination struct{ w *Writer }
+
+// New returns the stdout destination writing through w.
+func New(w *Writer) *Destination { return &Destination{w: w} }
+
+// Send writes the record as one log line.
+func (d *Destination) Send(_ context.Context, m destination.Message) error {
+	return d.w.Line("INFO", "execution record", m.Record,
+		"destination", "stdout", "condition", m.Condition, "requestId", m.RequestID)
+}

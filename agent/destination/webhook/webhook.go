@@ -1,0 +1,82 @@
+// Package webhook POSTs records to an HTTP(S) endpoint.
+package webhook
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/lambda-destinations/lambda-destinations/agent/destination"
+)
+
+// Headers set on every request besides Content-Type.
+const (
+	HeaderCondition = "X-Destinations-Condition"
+	HeaderRequestID = "X-Destinations-Request-Id"
+)
+
+// Destination is a webhook destination.
+type Destination struct {
+	url    string
+	client *http.Client
+}
+
+// NewClient returns the HTTP client webhooks share: it honours HTTP_PROXY,
+// HTTPS_PROXY and NO_PROXY as the function's own calls do.
+func NewClient() *http.Client {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.Proxy = http.ProxyFromEnvironment
+	t.MaxIdleConnsPerHost = 4
+	return &http.Client{
+		Transport: t,
+		// A webhook's redirect would turn the POST into a GET and lose the record.
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+}
+
+// New returns a webhook destination for url; client may be shared.
+func New(url string, client *http.Client) *Destination {
+	if client == nil {
+		client = NewClient()
+	}
+	return &Destination{url: url, client: client}
+}
+
+// Send POSTs the record. Any 2xx is a delivery; 408, 429 and 5xx are worth
+// retrying; other statuses are permanent.
+func (d *Destination) Send(ctx context.Context, m destination.Message) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, d.url, bytes.NewReader(m.Record))
+	if err != nil {
+		return fmt.Errorf("webhook %s: %w", d.url, err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("User-Agent", "lambda-destinations")
+	req.Header.Set(HeaderCondition, m.Condition)
+	req.Header.Set(HeaderRequestID, m.RequestID)
+	start := time.Now()
+	resp, err := d.client.Do(req)
+	if err != nil {
+		return fmt.Errorf("webhook %s: %w", d.url, err)
+	}
+	defer resp.Body.Close()
+	snippet, _ := io.ReadAll(io.LimitReader(resp.Body, 256))
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10)) // lets the connection be reused
+	if resp.StatusCode/100 == 2 {
+		return nil
+	}
+	err = fmt.Errorf("webhook %s answered %d after %s: %s", d.url, resp.StatusCode,
+		time.Since(start).Round(time.Millisecond), strings.TrimSpace(string(snippet)))
+	if Retryable(resp.StatusCode) {
+		return err
+	}
+	return fmt.Errorf("%w: %w", destination.ErrPermanent, err)
+}
+
+// Retryable reports whether a webhook status is worth another attempt.
+func Retryable(status int) bool {
+	return status == http.StatusRequestTimeout || status == http.StatusTooManyRequests || status >= 500
+}

@@ -1,0 +1,289 @@
+package lifecycle
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/lambda-destinations/lambda-destinations/agent/invocation"
+	"github.com/lambda-destinations/lambda-destinations/extension/proxy"
+)
+
+// Tracker joins what the proxy sees of each request id (event, result) and
+// lets the loop wait for an invocation's outcome. It implements proxy.Observer.
+type Tracker struct {
+	mu       sync.Mutex
+	polled   bool // the runtime goes through the proxy
+	entries  map[string]*entry
+	order    []string // request ids in arrival order
+	gone     uint64   // counts RuntimeGone calls
+	changed  chan struct{}
+	attempts attempts
+	now      func() time.Time
+}
+
+type entry struct {
+	event  *proxy.Event
+	result *proxy.Result
+}
+
+// NewTracker returns an empty tracker.
+func NewTracker() *Tracker {
+	return &Tracker{
+		entries:  map[string]*entry{},
+		changed:  make(chan struct{}),
+		attempts: attempts{seen: map[string]int{}},
+		now:      time.Now,
+	}
+}
+
+// notify wakes every waiter; callers hold mu.
+func (t *Tracker) notify() {
+	close(t.changed)
+	t.changed = make(chan struct{})
+}
+
+func (t *Tracker) get(id string) *entry {
+	e := t.entries[id]
+	if e == nil {
+		e = &entry{}
+		t.entries[id] = e
+		t.order = append(t.order, id)
+	}
+	return e
+}
+
+// Polled implements proxy.Observer.
+func (t *Tracker) Polled() {
+	t.mu.Lock()
+	t.polled = true
+	t.mu.Unlock()
+}
+
+// Event implements proxy.Observer.
+func (t *Tracker) Event(ev proxy.Event) {
+	if ev.RequestID == "" {
+		return
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.get(ev.RequestID).event = &ev
+	t.notify()
+}
+
+// Result implements proxy.Observer.
+func (t *Tracker) Result(r proxy.Result) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	e := t.get(r.RequestID)
+	if e.result == nil { // the first accepted result is the one Lambda kept
+		e.result = &r
+	}
+	t.notify()
+}
+
+// RuntimeGone implements proxy.Observer.
+func (t *Tracker) RuntimeGone() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.gone++
+	t.notify()
+}
+
+// Proxied reports whether the runtime has ever called the proxy.
+func (t *Tracker) Proxied() bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.polled
+}
+
+// Wait is how waiting for an outcome ended.
+type Wait int
+
+const (
+	Done      Wait = iota // the runtime posted a result
+	Gone                  // the runtime's connection closed with no result
+	Deadline              // the deadline passed with no result
+	Cancelled             // ctx ended
+)
+
+// Await waits until the result for id is in, the runtime goes away, or the
+// deadline passes.
+func (t *Tracker) Await(ctx context.Context, id string, deadline time.Time) Wait {
+	t.mu.Lock()
+	gone := t.gone
+	t.mu.Unlock()
+	timer := time.NewTimer(time.Until(deadline))
+	defer timer.Stop()
+	for {
+		t.mu.Lock()
+		e := t.entries[id]
+		done := e != nil && e.result != nil
+		lost := t.gone != gone
+		ch := t.changed
+		t.mu.Unlock()
+		switch {
+		case done:
+			return Done
+		case lost:
+			return Gone
+		}
+		select {
+		case <-ch:
+		case <-timer.C:
+			return Deadline
+		case <-ctx.Done():
+			return Cancelled
+		}
+	}
+}
+
+// Known is what the Extensions API told of an invocation, used where the
+// proxy missed something.
+type Known struct {
+	RequestID          string
+	InvokedFunctionARN string
+	Deadline           time.Time
+	TraceID            string
+	Received           time.Time
+}
+
+// TakeCompleted removes and returns every invocation that has a result,
+// oldest first. known fills in what the proxy did not see.
+func (t *Tracker) TakeCompleted(known map[string]Known) []invocation.Invocation {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	var out []invocation.Invocation
+	t.take(func(id string, e *entry) bool {
+		if e.result == nil {
+			return false
+		}
+		out = append(out, t.build(id, e, known[id]))
+		return true
+	})
+	return out
+}
+
+// TakeUnfinished removes every invocation still waiting for a result and
+// returns it as failed by the shutdown reason: timeout, or a crash for any
+// other reason (compared case-insensitively, as the emulator says "Timeout").
+func (t *Tracker) TakeUnfinished(reason string, known map[string]Known, timeout time.Duration) []invocation.Invocation {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	now := t.now()
+	var out []invocation.Invocation
+	t.take(func(id string, e *entry) bool {
+		if e.result != nil {
+			return false
+		}
+		k := known[id]
+		if e.event == nil && k.RequestID == "" {
+			return true // neither side saw it start: nothing to report
+		}
+		inv := t.build(id, e, k)
+		inv.End = now
+		inv.Outcome, inv.ErrorType, inv.Response = Unfinished(reason, id, inv.Start, inv.Deadline, timeout)
+		out = append(out, inv)
+		return true
+	})
+	return out
+}
+
+// take removes the entries keep says to take, preserving order; callers hold mu.
+func (t *Tracker) take(f func(id string, e *entry) bool) {
+	kept := t.order[:0]
+	for _, id := range t.order {
+		if e := t.entries[id]; e != nil && f(id, e) {
+			delete(t.entries, id)
+			continue
+		}
+		kept = append(kept, id)
+	}
+	clear(t.order[len(kept):])
+	t.order = kept
+}
+
+func (t *Tracker) build(id string, e *entry, k Known) invocation.Invocation {
+	inv := invocation.Invocation{
+		RequestID:          id,
+		InvokedFunctionARN: k.InvokedFunctionARN,
+		Deadline:           k.Deadline,
+		TraceID:            k.TraceID,
+		Start:              k.Received,
+	}
+	if ev := e.event; ev != nil {
+		inv.InvokedFunctionARN = ev.InvokedFunctionARN
+		inv.Deadline = ev.Deadline
+		inv.TraceID = ev.TraceID
+		inv.ClientContext = ev.ClientContext
+		inv.CognitoIdentity = ev.CognitoIdentity
+		inv.Request = ev.Body
+		inv.Start = ev.At
+	}
+	if r := e.result; r != nil {
+		inv.Response = r.Body
+		inv.End = r.At
+		inv.Outcome = invocation.Success
+		if r.Failed {
+			inv.Outcome, inv.ErrorType = invocation.Error, r.ErrorType
+		}
+	}
+	inv.Attempt = t.attempts.count(id)
+	return inv
+}
+
+// Unfinished decides the outcome of an invocation that posted nothing before
+// a SHUTDOWN with the given reason, and the error payload Lambda gives it.
+func Unfinished(reason, requestID string, start, deadline time.Time, timeout time.Duration) (invocation.Outcome, string, invocation.Payload) {
+	if strings.EqualFold(reason, "timeout") {
+		if timeout <= 0 && !start.IsZero() && !deadline.IsZero() {
+			// Lambda timeouts are whole seconds; the event left a little after the start.
+			timeout = time.Duration(math.Round(deadline.Sub(start).Seconds())) * time.Second
+		}
+		msg := fmt.Sprintf(`{"errorType":"Sandbox.Timedout","errorMessage":"RequestId: %s Error: Task timed out after %.2f seconds"}`,
+			jsonSafe(requestID), timeout.Seconds())
+		return invocation.Timeout, "Sandbox.Timedout", payload(msg)
+	}
+	msg := fmt.Sprintf(`{"errorType":"Runtime.ExitError","errorMessage":"RequestId: %s Error: Runtime exited without providing a reason"}`,
+		jsonSafe(requestID))
+	return invocation.Crash, "Runtime.ExitError", payload(msg)
+}
+
+func payload(s string) invocation.Payload {
+	return invocation.Payload{Bytes: []byte(s), Size: int64(len(s))}
+}
+
+// jsonSafe keeps a request id from breaking the JSON it is put in.
+func jsonSafe(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r == '"' || r == '\\' || r < 0x20 {
+			return -1
+		}
+		return r
+	}, s)
+}
+
+// attempts counts how often each request id was seen, remembering a bounded
+// number of ids (retries of a request come within minutes).
+type attempts struct {
+	seen map[string]int
+	ring [256]string
+	next int
+}
+
+func (a *attempts) count(id string) int {
+	if n, ok := a.seen[id]; ok {
+		a.seen[id] = n + 1
+		return n + 1
+	}
+	if old := a.ring[a.next]; old != "" {
+		delete(a.seen, old)
+	}
+	a.ring[a.next] = id
+	a.next = (a.next + 1) % len(a.ring)
+	a.seen[id] = 1
+	return 1
+}
