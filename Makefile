@@ -44,3 +44,5 @@ clean:
 	rm -rf $(BUILD)
 
 FORCE:
+
+-include sam/sam.mk

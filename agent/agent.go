@@ -34,6 +34,7 @@ type Options struct {
 
 // Agent builds and delivers records.
 type Agent struct {
+	cfg     *config.Config
 	fn      record.Function
 	dests   []*target
 	router  route.Router
@@ -65,6 +66,7 @@ func New(o Options) (*Agent, error) {
 		o.AttemptTimeout = 2 * time.Second
 	}
 	a := &Agent{
+		cfg:     o.Config,
 		fn:      record.Function{Version: o.Config.FunctionVersion},
 		lines:   stdout.NewWriter(o.Stdout),
 		log:     o.Log,
@@ -131,35 +133,6 @@ func (a *Agent) Shutdown(ctx context.Context) {
 	for _, j := range left {
 		a.fallback(j, errors.New("not delivered before the shutdown deadline"))
 	}
-}
-
-// Add builds the record of inv and queues it for each of its destinations.
-func (a *Agent) Add(inv invocation.Invocation) {
-	condition, dests := a.router.Route(inv)
-	if len(dests) == 0 {
-		return
-	}
-	rec := record.Build(inv, a.fn)
-	body, err := record.Marshal(&rec)
-	if err != nil {
-		// Build only embeds valid JSON, so this is a bug; say so loudly.
-		a.log.Error("cannot serialise record", "requestId", inv.RequestID, "error", err)
-		return
-	}
-	msg := destination.Message{
-		Record:       body,
-		Condition:    condition,
-		RequestID:    inv.RequestID,
-		FunctionARN:  rec.RequestContext.FunctionARN,
-		FunctionName: destination.FunctionName(rec.RequestContext.FunctionARN),
-		TraceID:      inv.TraceID,
-		Attempt:      rec.RequestContext.ApproximateInvokeCount,
-	}
-	a.mu.Lock()
-	for _, i := range dests {
-		a.pending = append(a.pending, job{to: a.dests[i], msg: msg})
-	}
-	a.mu.Unlock()
 }
 
 // Pending is the number of records waiting for delivery.

@@ -40,6 +40,8 @@ type Config struct {
 	LogStream          string `env:"AWS_LAMBDA_LOG_STREAM_NAME"`
 	SAMLocal           bool   `env:"AWS_SAM_LOCAL"`
 
+	Routing // what is worth a record and what it holds: routing.go
+
 	// Derived by Load.
 	Success []destination.Target `env:"-"`
 	Failure []destination.Target `env:"-"`
@@ -106,6 +108,9 @@ func (c *Config) derive() error {
 	}
 	if s, err := strconv.Atoi(c.FunctionTimeout); err == nil && s > 0 {
 		c.Timeout = time.Duration(s) * time.Second
+	}
+	if err := c.Routing.derive(); err != nil {
+		return err
 	}
 	if err := c.Level.UnmarshalText([]byte(c.LogLevel)); err != nil {
 		return &Error{"DESTINATIONS_LOG_LEVEL", c.LogLevel, "want debug, info, warn or error"}
