@@ -3,9 +3,9 @@
 package record
 
 import (
-	"bytes"
 	"encoding/base64"
 	"encoding/json"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -104,13 +104,122 @@ func Build(inv invocation.Invocation, fn Function) Record {
 
 // Marshal serialises a record as one line of compact JSON.
 func Marshal(r *Record) ([]byte, error) {
-	var b bytes.Buffer
-	enc := json.NewEncoder(&b)
-	enc.SetEscapeHTML(false) // payloads keep their <, > and & as sent
-	if err := enc.Encode(r); err != nil {
+	return AppendMarshal(make([]byte, 0, 512+len(r.RequestPayload)+len(r.ResponsePayload)), r)
+}
+
+// AppendMarshal appends the record's JSON to b. Fields are written in the
+// native order by hand: the payloads are already compact JSON and going
+// through encoding/json would validate and copy them again.
+func AppendMarshal(b []byte, r *Record) ([]byte, error) {
+	b = append(b, `{"version":`...)
+	b = appendString(b, r.Version)
+	b = append(b, `,"timestamp":`...)
+	b = appendString(b, r.Timestamp)
+	b = append(b, `,"requestContext":{"requestId":`...)
+	b = appendString(b, r.RequestContext.RequestID)
+	b = append(b, `,"functionArn":`...)
+	b = appendString(b, r.RequestContext.FunctionARN)
+	b = append(b, `,"condition":`...)
+	b = appendString(b, r.RequestContext.Condition)
+	b = append(b, `,"approximateInvokeCount":`...)
+	b = strconv.AppendInt(b, int64(r.RequestContext.ApproximateInvokeCount), 10)
+	b = append(b, `},"requestPayload":`...)
+	b = appendRaw(b, r.RequestPayload)
+	b = append(b, `,"responseContext":{"statusCode":`...)
+	b = strconv.AppendInt(b, int64(r.ResponseContext.StatusCode), 10)
+	b = append(b, `,"executedVersion":`...)
+	b = appendString(b, r.ResponseContext.ExecutedVersion)
+	if r.ResponseContext.FunctionError != "" {
+		b = append(b, `,"functionError":`...)
+		b = appendString(b, r.ResponseContext.FunctionError)
+	}
+	b = append(b, `},"responsePayload":`...)
+	b = appendRaw(b, r.ResponsePayload)
+	if r.RequestPayloadEncoding == "" && r.ResponsePayloadEncoding == "" &&
+		r.RequestPayloadTruncated == nil && r.ResponsePayloadTruncated == nil {
+		return append(b, '}'), nil
+	}
+	// The fields beyond native are rare: encoding/json writes them.
+	extra, err := json.Marshal(extraFields{
+		RequestPayloadEncoding:   r.RequestPayloadEncoding,
+		ResponsePayloadEncoding:  r.ResponsePayloadEncoding,
+		RequestPayloadTruncated:  r.RequestPayloadTruncated,
+		ResponsePayloadTruncated: r.ResponsePayloadTruncated,
+	})
+	if err != nil {
 		return nil, err
 	}
-	return bytes.TrimSuffix(b.Bytes(), []byte("\n")), nil
+	if len(extra) > 2 {
+		b = append(b, ',')
+		b = append(b, extra[1:len(extra)-1]...)
+	}
+	return append(b, '}'), nil
+}
+
+// extraFields are the Record fields after the native ones, in their order.
+type extraFields struct {
+	RequestPayloadEncoding   string      `json:"requestPayloadEncoding,omitempty"`
+	ResponsePayloadEncoding  string      `json:"responsePayloadEncoding,omitempty"`
+	RequestPayloadTruncated  *Truncation `json:"requestPayloadTruncated,omitempty"`
+	ResponsePayloadTruncated *Truncation `json:"responsePayloadTruncated,omitempty"`
+}
+
+func appendRaw(b []byte, raw json.RawMessage) []byte {
+	if len(raw) == 0 {
+		return append(b, "null"...)
+	}
+	return append(b, raw...)
+}
+
+// appendString appends s as a JSON string, leaving <, > and & as they are.
+func appendString(b []byte, s string) []byte {
+	const hex = "0123456789abcdef"
+	b = append(b, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c >= 0x20 && c != '"' && c != '\\' && c < utf8.RuneSelf {
+			i++
+			continue
+		}
+		if c < utf8.RuneSelf {
+			b = append(b, s[start:i]...)
+			switch c {
+			case '"', '\\':
+				b = append(b, '\\', c)
+			case '\n':
+				b = append(b, '\\', 'n')
+			case '\r':
+				b = append(b, '\\', 'r')
+			case '\t':
+				b = append(b, '\\', 't')
+			default:
+				b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			b = append(b, s[start:i]...)
+			b = append(b, `\ufffd`...)
+			i += size
+			start = i
+			continue
+		}
+		// U+2028 and U+2029 are valid JSON but break JavaScript parsers.
+		if r == '\u2028' || r == '\u2029' {
+			b = append(b, s[start:i]...)
+			b = append(b, '\\', 'u', '2', '0', '2', hex[r&0xf])
+			i += size
+			start = i
+			continue
+		}
+		i += size
+	}
+	b = append(b, s[start:]...)
+	return append(b, '"')
 }
 
 // Payload embeds captured bytes in the record: as JSON when they are valid
@@ -129,24 +238,16 @@ func Payload(p invocation.Payload) (json.RawMessage, string, *Truncation) {
 	if !utf8.Valid(b) {
 		return quote(base64.StdEncoding.EncodeToString(b)), "base64", trunc
 	}
-	if !trunc.isSet() {
-		var c bytes.Buffer
-		c.Grow(len(b))
-		if err := json.Compact(&c, b); err == nil {
-			return c.Bytes(), "", nil
+	if trunc == nil {
+		if c, ok := compact(make([]byte, 0, len(b)), b); ok {
+			return c, "", nil
 		}
 	}
 	return quote(string(b)), "", trunc
 }
 
-func (t *Truncation) isSet() bool { return t != nil }
-
 func quote(s string) json.RawMessage {
-	var b bytes.Buffer
-	enc := json.NewEncoder(&b)
-	enc.SetEscapeHTML(false)
-	_ = enc.Encode(s)
-	return bytes.TrimSuffix(b.Bytes(), []byte("\n"))
+	return appendString(make([]byte, 0, len(s)+16), s)
 }
 
 // trimPartialRune drops an incomplete UTF-8 sequence cut at the end of b.
