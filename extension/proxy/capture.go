@@ -11,16 +11,19 @@ import (
 // counts the rest, so a large body is passed on without being held.
 type capture struct {
 	mu        sync.Mutex // the transport reads request bodies on its own goroutine
-	buf       []byte
+	buf       []byte     // used when the size is known: one allocation
+	chunks    [][]byte   // used when it is not: no regrowth copies
+	kept      int
 	max       int
 	size      int64
 	truncated bool
 }
 
+const chunkSize = 64 << 10
+
 func newCapture(max int, contentLength int64) *capture {
 	c := &capture{max: max}
 	if contentLength > 0 {
-		// One allocation of the right size instead of repeated growth.
 		c.buf = make([]byte, 0, min(contentLength, int64(max)))
 	}
 	return c
@@ -29,20 +32,43 @@ func newCapture(max int, contentLength int64) *capture {
 func (c *capture) Write(p []byte) (int, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	written := len(p)
 	c.size += int64(len(p))
-	if room := c.max - len(c.buf); room > 0 {
-		c.buf = append(c.buf, p[:min(room, len(p))]...)
-	}
-	if len(c.buf) >= c.max && c.size > int64(c.max) {
+	if c.size > int64(c.max) {
 		c.truncated = true
 	}
-	return len(p), nil
+	for len(p) > 0 && c.kept < c.max {
+		n := min(len(p), c.max-c.kept)
+		if c.buf != nil && len(c.buf)+n <= cap(c.buf) {
+			c.buf = append(c.buf, p[:n]...)
+		} else {
+			if len(c.chunks) == 0 || len(c.chunks[len(c.chunks)-1]) == chunkSize {
+				c.chunks = append(c.chunks, make([]byte, 0, min(chunkSize, c.max-c.kept)))
+			}
+			last := &c.chunks[len(c.chunks)-1]
+			n = min(n, cap(*last)-len(*last))
+			*last = append(*last, p[:n]...)
+		}
+		c.kept += n
+		p = p[n:]
+	}
+	return written, nil
 }
 
+// payload returns what was kept, in one slice.
 func (c *capture) payload() invocation.Payload {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return invocation.Payload{Bytes: c.buf, Size: c.size, Truncated: c.truncated}
+	b := c.buf
+	if len(c.chunks) > 0 {
+		joined := make([]byte, 0, c.kept)
+		joined = append(joined, c.buf...)
+		for _, ch := range c.chunks {
+			joined = append(joined, ch...)
+		}
+		b, c.buf, c.chunks = joined, joined, nil
+	}
+	return invocation.Payload{Bytes: b, Size: c.size, Truncated: c.truncated}
 }
 
 // teeBody copies what is read from a body into a capture and calls done once,
