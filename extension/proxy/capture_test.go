@@ -15,7 +15,7 @@ func TestCapture(t *testing.T) {
 	}{
 		{"known length", 1 << 20, int64(len(data)), []int{1000, 50000, 149000}},
 		{"unknown length", 1 << 20, -1, []int{1, 65535, 65536, 68928}},
-		{"capped, known", 1000, int64(len(data)), []int{999, 2, 199999}},
+		{"capped, known", 1000, int64(len(data)), []int{999, 2, 198999}},
 		{"capped, unknown", 70000, -1, []int{60000, 20000, 120000}},
 		{"wrong length announced", 1 << 20, 10, []int{100000, 100000}},
 		{"nothing kept", 0, -1, []int{200000}},
