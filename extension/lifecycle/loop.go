@@ -77,7 +77,7 @@ func (l *Loop) invoke(ctx context.Context, ev *extapi.Event, now time.Time) {
 	budget, cancel := context.WithDeadline(ctx, deadline.Add(-l.InvokeMargin))
 	defer cancel()
 	// Results that came in after an earlier wait gave up go out first.
-	l.complete(budget, l.Tracker.TakeCompleted(l.known))
+	l.complete(budget, l.Tracker.TakeCompleted(l.known, l.FunctionTimeout))
 	l.Listener.Invoked(budget, ev.RequestID, deadline)
 
 	if !l.Tracker.Proxied() {
@@ -90,7 +90,7 @@ func (l *Loop) invoke(ctx context.Context, ev *extapi.Event, now time.Time) {
 	}
 	switch l.Tracker.Await(ctx, ev.RequestID, deadline) {
 	case Done:
-		l.complete(budget, l.Tracker.TakeCompleted(l.known))
+		l.complete(budget, l.Tracker.TakeCompleted(l.known, l.FunctionTimeout))
 	case Gone:
 		// Ask for the next event at once: after a crash Lambda resets the
 		// environment and kills extensions that are not waiting for SHUTDOWN.
@@ -108,7 +108,12 @@ func (l *Loop) shutdown(ctx context.Context, ev *extapi.Event, now time.Time) {
 	budget, cancel := context.WithDeadline(ctx, deadline.Add(-l.ShutdownMargin))
 	defer cancel()
 	l.Log.Debug("shutdown", "reason", ev.ShutdownReason)
-	l.complete(budget, l.Tracker.TakeCompleted(l.known))
+	// The Telemetry API, where it exists, tells a crash from running out of
+	// memory; give its runtimeDone a moment to arrive.
+	wait, cancelWait := context.WithTimeout(budget, 250*time.Millisecond)
+	l.Tracker.AwaitPlatform(wait)
+	cancelWait()
+	l.complete(budget, l.Tracker.TakeCompleted(l.known, l.FunctionTimeout))
 	l.complete(budget, l.Tracker.TakeUnfinished(ev.ShutdownReason, l.known, l.FunctionTimeout))
 	l.Listener.Shutdown(budget)
 }

@@ -17,6 +17,7 @@ import (
 type Tracker struct {
 	mu       sync.Mutex
 	polled   bool // the runtime goes through the proxy
+	platform bool // the Telemetry API reports runtimeDone
 	entries  map[string]*entry
 	order    []string // request ids in arrival order
 	gone     uint64   // counts RuntimeGone calls
@@ -26,9 +27,17 @@ type Tracker struct {
 }
 
 type entry struct {
-	event  *proxy.Event
-	result *proxy.Result
+	event    *proxy.Event
+	result   *proxy.Result
+	platform *platformDone // from the Telemetry API, where it exists
 }
+
+type platformDone struct {
+	status, errorType string
+}
+
+// finished reports whether the invocation's outcome is known.
+func (e *entry) finished() bool { return e.result != nil || e.platform != nil }
 
 // NewTracker returns an empty tracker.
 func NewTracker() *Tracker {
@@ -93,6 +102,49 @@ func (t *Tracker) RuntimeGone() {
 	t.notify()
 }
 
+// RuntimeDone is told by the Telemetry API how an invocation's runtime
+// phase ended. A success is left to the proxy, which has its body; a
+// timeout or failure with no result settles the invocation.
+func (t *Tracker) RuntimeDone(requestID, status, errorType string) {
+	if requestID == "" || status == "success" {
+		return
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.get(requestID).platform = &platformDone{status: status, errorType: errorType}
+	t.notify()
+}
+
+// UseTelemetry says the Telemetry API is subscribed: at SHUTDOWN, its word
+// on unfinished invocations is worth a short wait.
+func (t *Tracker) UseTelemetry() {
+	t.mu.Lock()
+	t.platform = true
+	t.mu.Unlock()
+}
+
+// AwaitPlatform waits, when the Telemetry API is in use, until every
+// invocation has an outcome or ctx ends.
+func (t *Tracker) AwaitPlatform(ctx context.Context) {
+	for {
+		t.mu.Lock()
+		waiting := false
+		for _, e := range t.entries {
+			waiting = waiting || !e.finished()
+		}
+		use, ch := t.platform, t.changed
+		t.mu.Unlock()
+		if !use || !waiting {
+			return
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return
+		}
+	}
+}
+
 // Proxied reports whether the runtime has ever called the proxy.
 func (t *Tracker) Proxied() bool {
 	t.mu.Lock()
@@ -121,7 +173,7 @@ func (t *Tracker) Await(ctx context.Context, id string, deadline time.Time) Wait
 	for {
 		t.mu.Lock()
 		e := t.entries[id]
-		done := e != nil && e.result != nil
+		done := e != nil && e.finished()
 		lost := t.gone != gone
 		ch := t.changed
 		t.mu.Unlock()
@@ -151,20 +203,48 @@ type Known struct {
 	Received           time.Time
 }
 
-// TakeCompleted removes and returns every invocation that has a result,
-// oldest first. known fills in what the proxy did not see.
-func (t *Tracker) TakeCompleted(known map[string]Known) []invocation.Invocation {
+// TakeCompleted removes and returns every invocation whose outcome is
+// known, oldest first. known fills in what the proxy did not see.
+func (t *Tracker) TakeCompleted(known map[string]Known, timeout time.Duration) []invocation.Invocation {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	var out []invocation.Invocation
 	t.take(func(id string, e *entry) bool {
-		if e.result == nil {
+		if !e.finished() {
 			return false
 		}
-		out = append(out, t.build(id, e, known[id]))
+		if e.result == nil && e.event == nil && known[id].RequestID == "" {
+			return true // a platform event for an invocation nobody saw start
+		}
+		inv := t.build(id, e, known[id])
+		if e.result == nil {
+			inv.End = t.now()
+			inv.Outcome, inv.ErrorType, inv.Response = platformOutcome(*e.platform, id, inv.Start, inv.Deadline, timeout)
+		}
+		out = append(out, inv)
 		return true
 	})
 	return out
+}
+
+// platformOutcome turns a runtimeDone status with no result into the
+// failure Lambda reports for it.
+func platformOutcome(p platformDone, requestID string, start, deadline time.Time, timeout time.Duration) (invocation.Outcome, string, invocation.Payload) {
+	if p.status == "timeout" {
+		return Unfinished("timeout", requestID, start, deadline, timeout)
+	}
+	outcome, errorType, body := Unfinished("failure", requestID, start, deadline, timeout)
+	switch {
+	case strings.Contains(p.errorType, "OutOfMemory"):
+		errorType = p.errorType
+		body = payload(fmt.Sprintf(`{"errorType":"%s","errorMessage":"RequestId: %s Error: Runtime exited with error: signal: killed"}`,
+			jsonSafe(errorType), jsonSafe(requestID)))
+	case p.errorType != "" && p.errorType != errorType:
+		errorType = p.errorType
+		body = payload(fmt.Sprintf(`{"errorType":"%s","errorMessage":"RequestId: %s Error: Runtime exited without providing a reason"}`,
+			jsonSafe(errorType), jsonSafe(requestID)))
+	}
+	return outcome, errorType, body
 }
 
 // TakeUnfinished removes every invocation still waiting for a result and
@@ -176,7 +256,7 @@ func (t *Tracker) TakeUnfinished(reason string, known map[string]Known, timeout 
 	now := t.now()
 	var out []invocation.Invocation
 	t.take(func(id string, e *entry) bool {
-		if e.result != nil {
+		if e.finished() {
 			return false
 		}
 		k := known[id]

@@ -51,7 +51,7 @@ func TestTrackerJoinsEventAndResultInAnyOrder(t *testing.T) {
 	tr.Event(proxy.Event{RequestID: "b", TraceID: "t"})
 	tr.Event(proxy.Event{RequestID: "c"})
 
-	got := tr.TakeCompleted(nil)
+	got := tr.TakeCompleted(nil, 0)
 	if len(got) != 2 || got[0].RequestID != "b" || got[1].RequestID != "a" {
 		t.Fatalf("completed = %+v", got)
 	}
@@ -65,7 +65,7 @@ func TestTrackerJoinsEventAndResultInAnyOrder(t *testing.T) {
 	if len(left) != 1 || left[0].RequestID != "c" || left[0].Outcome != invocation.Timeout {
 		t.Errorf("unfinished = %+v", left)
 	}
-	if again := tr.TakeCompleted(nil); len(again) != 0 {
+	if again := tr.TakeCompleted(nil, 0); len(again) != 0 {
 		t.Errorf("taken twice: %+v", again)
 	}
 }
@@ -99,7 +99,7 @@ func TestAttemptsCountRetriesOfARequest(t *testing.T) {
 	for i := 1; i <= 3; i++ {
 		tr.Event(proxy.Event{RequestID: "r"})
 		tr.Result(proxy.Result{RequestID: "r", Failed: true})
-		got := tr.TakeCompleted(nil)
+		got := tr.TakeCompleted(nil, 0)
 		if len(got) != 1 || got[0].Attempt != i {
 			t.Fatalf("attempt %d: %+v", i, got)
 		}
@@ -112,4 +112,50 @@ func TestAttemptsCountRetriesOfARequest(t *testing.T) {
 	if len(a.seen) > len(a.ring) {
 		t.Errorf("attempts remembers %d ids, bound is %d", len(a.seen), len(a.ring))
 	}
+}
+
+func TestRuntimeDoneSettlesUnfinishedInvocations(t *testing.T) {
+	tests := []struct {
+		status, errorType string
+		outcome           invocation.Outcome
+		wantType          string
+	}{
+		{"timeout", "", invocation.Timeout, "Sandbox.Timedout"},
+		{"failure", "Runtime.OutOfMemory", invocation.Crash, "Runtime.OutOfMemory"},
+		{"failure", "Runtime.ExitError", invocation.Crash, "Runtime.ExitError"},
+		{"error", "", invocation.Crash, "Runtime.ExitError"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.status+tt.errorType, func(t *testing.T) {
+			tr := NewTracker()
+			tr.Event(proxy.Event{RequestID: "r", At: time.Unix(0, 0), Deadline: time.Unix(3, 0)})
+			go tr.RuntimeDone("r", tt.status, tt.errorType)
+			if w := tr.Await(context.Background(), "r", time.Now().Add(5*time.Second)); w != Done {
+				t.Fatalf("Await = %v", w)
+			}
+			got := tr.TakeCompleted(nil, 0)
+			if len(got) != 1 || got[0].Outcome != tt.outcome || got[0].ErrorType != tt.wantType ||
+				!strings.Contains(string(got[0].Response.Bytes), `"errorType":"`+tt.wantType+`"`) {
+				t.Errorf("got %+v", got)
+			}
+		})
+	}
+	t.Run("success is left to the proxy", func(t *testing.T) {
+		tr := NewTracker()
+		tr.Event(proxy.Event{RequestID: "r"})
+		tr.RuntimeDone("r", "success", "")
+		if got := tr.TakeCompleted(nil, 0); len(got) != 0 {
+			t.Errorf("got %+v", got)
+		}
+	})
+	t.Run("a result wins over the platform", func(t *testing.T) {
+		tr := NewTracker()
+		tr.Event(proxy.Event{RequestID: "r"})
+		tr.Result(proxy.Result{RequestID: "r", Failed: true, ErrorType: "E"})
+		tr.RuntimeDone("r", "error", "E")
+		got := tr.TakeCompleted(nil, 0)
+		if len(got) != 1 || got[0].Outcome != invocation.Error || got[0].ErrorType != "E" {
+			t.Errorf("got %+v", got)
+		}
+	})
 }

@@ -1,0 +1,69 @@
+// Package retry decides, without any I/O, whether and when a failed
+// delivery is tried again.
+package retry
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/lambda-destinations/lambda-destinations/agent/destination"
+)
+
+// Policy is capped exponential backoff with full jitter.
+type Policy struct {
+	MaxAttempts int           // attempts in all, the first included
+	Base        time.Duration // the first backoff's ceiling
+	Cap         time.Duration // no backoff is longer
+}
+
+// Default keeps retries short: in the `end` strategy they add to the
+// function's billed time (and, under the emulator, to the caller's wait).
+var Default = Policy{MaxAttempts: 4, Base: 25 * time.Millisecond, Cap: 500 * time.Millisecond}
+
+// Backoff is the wait before attempt number next (2 for the first retry);
+// jitter is a random number in [0, 1).
+func (p Policy) Backoff(next int, jitter float64) time.Duration {
+	ceiling := p.Base
+	for i := 2; i < next && ceiling < p.Cap; i++ {
+		ceiling *= 2
+	}
+	ceiling = min(ceiling, p.Cap)
+	return time.Duration(jitter * float64(ceiling))
+}
+
+// Verdict is what to do after a failed attempt.
+type Verdict int
+
+const (
+	Retry     Verdict = iota // try again after the backoff
+	GiveUp                   // retries are exhausted: write the record to the log
+	Permanent                // retrying cannot help: write the record to the log
+	Later                    // the budget ended the attempt: keep the record for the next flush
+)
+
+func (v Verdict) String() string {
+	return [...]string{"retry", "give up", "permanent", "later"}[v]
+}
+
+// Decide classifies a failed attempt. attempts counts the attempts made so
+// far; budgetLeft is whether the flush's budget was still open after it.
+func (p Policy) Decide(err error, attempts int, budgetLeft bool) Verdict {
+	switch {
+	case errors.Is(err, destination.ErrPermanent):
+		return Permanent
+	case !budgetLeft:
+		// Cut short by the budget (a freeze, the deadline), not by the
+		// destination: it does not count against the record.
+		return Later
+	case attempts >= p.MaxAttempts:
+		return GiveUp
+	}
+	return Retry
+}
+
+// Cancelled reports whether err comes from the caller's context ending
+// rather than from the destination.
+func Cancelled(ctx context.Context, err error) bool {
+	return ctx.Err() != nil && (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded))
+}
