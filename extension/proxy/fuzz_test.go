@@ -1,0 +1,86 @@
+package proxy
+
+import (
+	"bytes"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+)
+
+// FuzzForward sends any body and header value through the proxy and checks
+// that the Runtime API gets them unchanged and the capture holds the body.
+func FuzzForward(f *testing.F) {
+	events, _ := filepath.Glob("../../events/*.json")
+	for _, e := range events {
+		if b, err := os.ReadFile(e); err == nil {
+			f.Add(b, "application/json", 1<<20)
+		}
+	}
+	f.Add([]byte{}, "", 10)
+	f.Add([]byte("\xff\xfe binary \x00"), "application/octet-stream", 3)
+	f.Add(bytes.Repeat([]byte("a"), 70000), "text/plain; charset=utf-8", 65536)
+
+	var (
+		mu      sync.Mutex
+		gotBody []byte
+		gotType string
+	)
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		mu.Lock()
+		gotBody, gotType = b, r.Header.Get("X-Value")
+		mu.Unlock()
+		w.WriteHeader(http.StatusAccepted)
+	}))
+	defer up.Close()
+	rec := &recorder{}
+	p := New(Options{Upstream: up.Listener.Addr().String(), MaxPayloadBytes: 1 << 20, Observer: rec})
+	proxied := httptest.NewServer(p)
+	defer proxied.Close()
+
+	f.Fuzz(func(t *testing.T, body []byte, value string, max int) {
+		if max < 0 || max > 1<<20 {
+			return
+		}
+		if !validHeaderValue(value) {
+			return
+		}
+		p.maxPayload = max
+		req, _ := http.NewRequest(http.MethodPost, proxied.URL+"/2018-06-01/runtime/invocation/id/response", bytes.NewReader(body))
+		req.Header.Set("X-Value", value)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusAccepted {
+			t.Fatalf("status %d", resp.StatusCode)
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		if !bytes.Equal(gotBody, body) || gotType != strings.TrimSpace(value) {
+			t.Fatalf("upstream got %q %q, sent %q %q", gotBody, gotType, body, value)
+		}
+		_, results, _ := rec.snapshot()
+		last := results[len(results)-1].Body
+		keep := min(len(body), max)
+		if !bytes.Equal(last.Bytes, body[:keep]) || last.Size != int64(len(body)) || last.Truncated != (len(body) > max) {
+			t.Fatalf("capture kept %d of %d (truncated %v), want %d", len(last.Bytes), last.Size, last.Truncated, keep)
+		}
+	})
+}
+
+// validHeaderValue is what net/http lets a client send.
+func validHeaderValue(v string) bool {
+	for i := 0; i < len(v); i++ {
+		if c := v[i]; (c < 0x20 && c != '\t') || c == 0x7f {
+			return false
+		}
+	}
+	return true
+}
