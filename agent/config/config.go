@@ -16,6 +16,7 @@ import (
 	"github.com/caarlos0/env/v11"
 
 	"github.com/lambda-destinations/lambda-destinations/agent/destination"
+	"github.com/lambda-destinations/lambda-destinations/agent/flush"
 )
 
 // Config is the extension's configuration.
@@ -28,6 +29,12 @@ type Config struct {
 	// Bytes of each request and response body kept for the record; the
 	// rest streams through and the record says it was truncated.
 	MaxPayloadBytes int `env:"DESTINATIONS_MAX_PAYLOAD_BYTES" envDefault:"6291456"`
+	// When records are delivered: end (before the next event) or background.
+	FlushStrategy string `env:"DESTINATIONS_FLUSH" envDefault:"end"`
+	// Attempts per record and destination, the first included, and the
+	// time one attempt may take.
+	MaxAttempts      int `env:"DESTINATIONS_MAX_ATTEMPTS" envDefault:"4"`
+	AttemptTimeoutMs int `env:"DESTINATIONS_ATTEMPT_TIMEOUT_MS" envDefault:"1000"`
 
 	// Set by Lambda.
 	OriginalRuntimeAPI string `env:"AWS_LAMBDA_RUNTIME_API"`
@@ -38,7 +45,7 @@ type Config struct {
 	Region             string `env:"AWS_REGION"`
 	LogGroup           string `env:"AWS_LAMBDA_LOG_GROUP_NAME"`
 	LogStream          string `env:"AWS_LAMBDA_LOG_STREAM_NAME"`
-	SAMLocal           bool   `env:"AWS_SAM_LOCAL"`
+	SAMLocal           string `env:"AWS_SAM_LOCAL"` // set inside sam local's container
 
 	Routing // what is worth a record and what it holds: routing.go
 
@@ -48,6 +55,7 @@ type Config struct {
 	Port    int                  `env:"-"`
 	Level   slog.Level           `env:"-"`
 	Timeout time.Duration        `env:"-"` // from AWS_LAMBDA_FUNCTION_TIMEOUT where set
+	Flush   flush.Strategy       `env:"-"`
 }
 
 // Error is an invalid setting.
@@ -105,6 +113,15 @@ func (c *Config) derive() error {
 	}
 	if c.MaxPayloadBytes < 0 {
 		return &Error{"DESTINATIONS_MAX_PAYLOAD_BYTES", strconv.Itoa(c.MaxPayloadBytes), "must be 0 or more"}
+	}
+	if c.Flush, err = flush.Parse(c.FlushStrategy); err != nil {
+		return &Error{"DESTINATIONS_FLUSH", c.FlushStrategy, "want end or background"}
+	}
+	if c.MaxAttempts < 1 || c.MaxAttempts > 20 {
+		return &Error{"DESTINATIONS_MAX_ATTEMPTS", strconv.Itoa(c.MaxAttempts), "must be between 1 and 20"}
+	}
+	if c.AttemptTimeoutMs < 1 {
+		return &Error{"DESTINATIONS_ATTEMPT_TIMEOUT_MS", strconv.Itoa(c.AttemptTimeoutMs), "must be 1 or more"}
 	}
 	if s, err := strconv.Atoi(c.FunctionTimeout); err == nil && s > 0 {
 		c.Timeout = time.Duration(s) * time.Second

@@ -20,6 +20,7 @@ import (
 	"github.com/lambda-destinations/lambda-destinations/extension/extapi"
 	"github.com/lambda-destinations/lambda-destinations/extension/lifecycle"
 	"github.com/lambda-destinations/lambda-destinations/extension/proxy"
+	"github.com/lambda-destinations/lambda-destinations/extension/telemetry"
 )
 
 // version is stamped by the release build.
@@ -75,6 +76,10 @@ func run(ctx context.Context) error {
 		return err
 	}
 
+	if cfg.SAMLocal == "" {
+		go subscribeTelemetry(ctx, log, cfg.OriginalRuntimeAPI, client.ID(), tracker)
+	}
+
 	ag, err := agent.New(agent.Options{Config: cfg, Stdout: os.Stdout, Log: log, AWS: awsDestinations(cfg)})
 	if err != nil {
 		return initError(ctx, log, client, "", "Extension.ConfigInvalid", err)
@@ -101,6 +106,28 @@ func run(ctx context.Context) error {
 		log.Error("event loop failed", "error", err)
 	}
 	return err
+}
+
+// subscribeTelemetry runs beside the first /next, off the init path. Where
+// the Telemetry API is absent, timeouts and crashes are told by SHUTDOWN.
+func subscribeTelemetry(ctx context.Context, log *slog.Logger, address, id string, tracker *lifecycle.Tracker) {
+	l, err := telemetry.Listen(tracker, log)
+	if err != nil {
+		log.Warn("telemetry not used", "error", err)
+		return
+	}
+	err = telemetry.Subscribe(ctx, address, id, l.URI())
+	switch {
+	case err == nil:
+		tracker.UseTelemetry()
+		log.Debug("subscribed to the Telemetry API", "uri", l.URI())
+		return
+	case errors.Is(err, telemetry.ErrNotSupported):
+		log.Debug("no Telemetry API here: timeouts and crashes are told by SHUTDOWN")
+	default:
+		log.Warn("telemetry not used", "error", err)
+	}
+	_ = l.Close()
 }
 
 // initError reports an init failure to Lambda and to the log: the emulator
