@@ -1,19 +1,48 @@
 package agent
 
 import (
+	"strconv"
+
 	"github.com/lambda-destinations/lambda-destinations/agent/destination"
 	"github.com/lambda-destinations/lambda-destinations/agent/invocation"
 	"github.com/lambda-destinations/lambda-destinations/agent/record"
+	"github.com/lambda-destinations/lambda-destinations/agent/route"
 )
 
-// Add builds the record of inv and queues it for each of its destinations.
+// Add builds the records of inv and queues each for its destinations. The
+// payloads are left out or redacted first, so no record, destination or
+// fallback log line ever holds what the configuration keeps out.
 func (a *Agent) Add(inv invocation.Invocation) {
-	condition, dests := a.router.Route(inv)
-	if len(dests) == 0 {
+	deliveries := a.router.Route(inv)
+	if len(deliveries) == 0 {
 		return
 	}
+	inv = a.scrub(inv)
 	rec := record.Build(inv, a.fn)
-	body, err := record.Marshal(&rec)
+	var ictx *record.InvocationContext
+	if a.cfg.AddContext {
+		ictx = record.Context(inv, record.Environment{
+			MemorySizeMB: atoi(a.cfg.FunctionMemoryMB),
+			LogGroup:     a.cfg.LogGroup,
+			LogStream:    a.cfg.LogStream,
+		})
+	}
+	for _, d := range deliveries {
+		r := rec
+		r.InvocationContext = ictx
+		if d.Slow {
+			r.DestinationsCondition = record.ConditionSlow
+			if r.InvocationContext == nil { // the duration is what made it slow
+				r.InvocationContext = &record.InvocationContext{DurationMs: record.DurationMs(inv), ColdStart: inv.ColdStart}
+			}
+		}
+		a.enqueue(d, inv, &r)
+	}
+}
+
+// enqueue serialises one record and queues it for the delivery's destinations.
+func (a *Agent) enqueue(d route.Delivery, inv invocation.Invocation, rec *record.Record) {
+	body, err := record.Marshal(rec)
 	if err != nil {
 		// Build only embeds valid JSON, so this is a bug; say so loudly.
 		a.log.Error("cannot serialise record", "requestId", inv.RequestID, "error", err)
@@ -21,7 +50,7 @@ func (a *Agent) Add(inv invocation.Invocation) {
 	}
 	msg := destination.Message{
 		Record:       body,
-		Condition:    condition,
+		Condition:    d.Condition,
 		RequestID:    inv.RequestID,
 		FunctionARN:  rec.RequestContext.FunctionARN,
 		FunctionName: destination.FunctionName(rec.RequestContext.FunctionARN),
@@ -29,8 +58,35 @@ func (a *Agent) Add(inv invocation.Invocation) {
 		Attempt:      rec.RequestContext.ApproximateInvokeCount,
 	}
 	a.mu.Lock()
-	for _, i := range dests {
-		a.pending = append(a.pending, job{to: a.dests[i], msg: msg})
+	for _, i := range d.Dests {
+		a.pending = append(a.pending, &job{to: a.dests[i], msg: msg})
 	}
 	a.mu.Unlock()
+}
+
+// scrub leaves out the payloads DESTINATIONS_INCLUDE does not name and
+// redacts the rest, the client context and Cognito identity included.
+func (a *Agent) scrub(inv invocation.Invocation) invocation.Invocation {
+	red := a.cfg.Redactor
+	if a.cfg.OmitRequest {
+		inv.Request = invocation.Payload{}
+	} else {
+		inv.Request = red.Payload(inv.Request)
+	}
+	if a.cfg.OmitResponse {
+		inv.Response = invocation.Payload{}
+	} else {
+		inv.Response = red.Payload(inv.Response)
+	}
+	if a.cfg.AddContext && red.Active() {
+		inv.ClientContext = string(red.Payload(invocation.Payload{Bytes: []byte(inv.ClientContext)}).Bytes)
+		inv.CognitoIdentity = string(red.Payload(invocation.Payload{Bytes: []byte(inv.CognitoIdentity)}).Bytes)
+	}
+	return inv
+}
+
+// atoi is s as a number, 0 when it is not one.
+func atoi(s string) int {
+	n, _ := strconv.Atoi(s)
+	return n
 }

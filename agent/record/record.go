@@ -35,6 +35,10 @@ type Record struct {
 	// Set when a payload was larger than the capture cap: its full size.
 	RequestPayloadTruncated  *Truncation `json:"requestPayloadTruncated,omitempty"`
 	ResponsePayloadTruncated *Truncation `json:"responsePayloadTruncated,omitempty"`
+	// ConditionSlow for the slow record, whose native condition stays Success.
+	DestinationsCondition string `json:"destinationsCondition,omitempty"`
+	// Set with DESTINATIONS_CONTEXT, and on slow records for the duration.
+	InvocationContext *InvocationContext `json:"invocationContext,omitempty"`
 }
 
 // Truncation says a payload holds only the first Kept of Size bytes.
@@ -136,7 +140,8 @@ func AppendMarshal(b []byte, r *Record) ([]byte, error) {
 	b = append(b, `},"responsePayload":`...)
 	b = appendRaw(b, r.ResponsePayload)
 	if r.RequestPayloadEncoding == "" && r.ResponsePayloadEncoding == "" &&
-		r.RequestPayloadTruncated == nil && r.ResponsePayloadTruncated == nil {
+		r.RequestPayloadTruncated == nil && r.ResponsePayloadTruncated == nil &&
+		r.DestinationsCondition == "" && r.InvocationContext == nil {
 		return append(b, '}'), nil
 	}
 	// The fields beyond native are rare: encoding/json writes them.
@@ -145,6 +150,8 @@ func AppendMarshal(b []byte, r *Record) ([]byte, error) {
 		ResponsePayloadEncoding:  r.ResponsePayloadEncoding,
 		RequestPayloadTruncated:  r.RequestPayloadTruncated,
 		ResponsePayloadTruncated: r.ResponsePayloadTruncated,
+		DestinationsCondition:    r.DestinationsCondition,
+		InvocationContext:        r.InvocationContext,
 	})
 	if err != nil {
 		return nil, err
@@ -162,6 +169,10 @@ type extraFields struct {
 	ResponsePayloadEncoding  string      `json:"responsePayloadEncoding,omitempty"`
 	RequestPayloadTruncated  *Truncation `json:"requestPayloadTruncated,omitempty"`
 	ResponsePayloadTruncated *Truncation `json:"responsePayloadTruncated,omitempty"`
+	// ConditionSlow for the slow record, whose native condition stays Success.
+	DestinationsCondition string `json:"destinationsCondition,omitempty"`
+	// Set with DESTINATIONS_CONTEXT, and on slow records for the duration.
+	InvocationContext *InvocationContext `json:"invocationContext,omitempty"`
 }
 
 func appendRaw(b []byte, raw json.RawMessage) []byte {

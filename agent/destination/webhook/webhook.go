@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -23,6 +24,7 @@ const (
 type Destination struct {
 	url    string
 	client *http.Client
+	secret string // signs each request when set: sign.go
 }
 
 // NewClient returns the HTTP client webhooks share: it honours HTTP_PROXY,
@@ -39,11 +41,15 @@ func NewClient() *http.Client {
 }
 
 // New returns a webhook destination for url; client may be shared.
-func New(url string, client *http.Client) *Destination {
+func New(url string, client *http.Client) *Destination { return NewSigned(url, client, "") }
+
+// NewSigned returns a webhook destination whose requests carry the
+// timestamp and signature headers made with secret; "" signs nothing.
+func NewSigned(url string, client *http.Client, secret string) *Destination {
 	if client == nil {
 		client = NewClient()
 	}
-	return &Destination{url: url, client: client}
+	return &Destination{url: url, client: client, secret: secret}
 }
 
 // Send POSTs the record. Any 2xx is a delivery; 408, 429 and 5xx are worth
@@ -57,6 +63,11 @@ func (d *Destination) Send(ctx context.Context, m destination.Message) error {
 	req.Header.Set("User-Agent", "lambda-destinations")
 	req.Header.Set(HeaderCondition, m.Condition)
 	req.Header.Set(HeaderRequestID, m.RequestID)
+	if d.secret != "" { // signed at each attempt, so a retry is not stale
+		ts := strconv.FormatInt(time.Now().Unix(), 10)
+		req.Header.Set(HeaderTimestamp, ts)
+		req.Header.Set(HeaderSignature, Sign(d.secret, ts, m.Record))
+	}
 	start := time.Now()
 	resp, err := d.client.Do(req)
 	if err != nil {

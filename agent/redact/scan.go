@@ -1,0 +1,381 @@
+package redact
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/lambda-destinations/lambda-destinations/agent/invocation"
+)
+
+// ErrTruncated means the input ended inside a JSON value: what JSON returned
+// is the redacted text of the complete tokens before the end.
+var ErrTruncated = errors.New("JSON text ends early")
+
+// maxDepth is encoding/json's nesting limit: deeper input is not JSON to it
+// either, and recursion stays bounded.
+const maxDepth = 10000
+
+var redacted = []byte(`"` + Value + `"`)
+
+// JSON returns b, which must be one JSON text, compacted and with the
+// matching values redacted, in a single pass over the bytes: keys, strings
+// and numbers are copied as they are, so numbers stay exact and key order
+// is kept. A value being redacted is never copied, even in part.
+func (r *Redactor) JSON(b []byte) ([]byte, error) {
+	s := scanner{in: b, r: r, out: make([]byte, 0, len(b))}
+	var act []int
+	if r != nil {
+		act = r.deeper
+	}
+	var err error
+	if r != nil && r.whole {
+		s.out = append(s.out, redacted...)
+		err = s.skip(0)
+	} else {
+		err = s.value(0, act)
+	}
+	if err == nil {
+		s.space()
+		if s.pos < len(s.in) {
+			err = s.fail("data after the JSON value")
+		}
+	}
+	return s.out, err
+}
+
+// Payload redacts a captured body. A JSON body keeps its shape, compacted;
+// a truncated JSON body keeps the redacted tokens before the cut; any other
+// body is kept or, with Drop, replaced by a marker that says only its size.
+func (r *Redactor) Payload(p invocation.Payload) invocation.Payload {
+	if !r.Active() || len(p.Bytes) == 0 {
+		return p
+	}
+	out, err := r.JSON(p.Bytes)
+	if err == nil || (p.Truncated && errors.Is(err, ErrTruncated)) {
+		p.Bytes = out
+		return p
+	}
+	if r.nonJSON == Keep {
+		return p
+	}
+	size := max(p.Size, int64(len(p.Bytes)))
+	marker := fmt.Appendf(nil, "[REDACTED non-JSON payload of %d bytes]", size)
+	return invocation.Payload{Bytes: marker, Size: int64(len(marker))}
+}
+
+type scanner struct {
+	in    []byte
+	pos   int
+	out   []byte
+	r     *Redactor
+	stack []int // the paths still matching at each open level, innermost last
+}
+
+func (s *scanner) fail(reason string) error {
+	return fmt.Errorf("not JSON at offset %d: %s", s.pos, reason)
+}
+
+func (s *scanner) space() {
+	for s.pos < len(s.in) {
+		switch s.in[s.pos] {
+		case ' ', '\t', '\n', '\r':
+			s.pos++
+		default:
+			return
+		}
+	}
+}
+
+// value copies one value. act lists the paths whose first depth steps lead
+// here and that go deeper.
+func (s *scanner) value(depth int, act []int) error {
+	s.space()
+	if s.pos >= len(s.in) {
+		return ErrTruncated
+	}
+	switch c := s.in[s.pos]; {
+	case c == '{':
+		return s.object(depth+1, act)
+	case c == '[':
+		return s.array(depth+1, act)
+	case c == '"':
+		start := s.pos
+		if err := s.str(); err != nil {
+			return err
+		}
+		s.out = append(s.out, s.in[start:s.pos]...)
+		return nil
+	case c == '-' || (c >= '0' && c <= '9'):
+		start := s.pos
+		if err := s.number(); err != nil {
+			return err
+		}
+		s.out = append(s.out, s.in[start:s.pos]...)
+		return nil
+	case c == 't':
+		return s.literal("true")
+	case c == 'f':
+		return s.literal("false")
+	case c == 'n':
+		return s.literal("null")
+	}
+	return s.fail("unexpected character")
+}
+
+// skip reads one value and copies nothing of it.
+func (s *scanner) skip(depth int) error {
+	mark := len(s.out)
+	err := s.value(depth, nil)
+	s.out = s.out[:mark]
+	return err
+}
+
+func (s *scanner) object(depth int, act []int) error {
+	if depth > maxDepth {
+		return s.fail("nested too deeply")
+	}
+	s.pos++
+	s.out = append(s.out, '{')
+	s.space()
+	if s.pos >= len(s.in) {
+		return ErrTruncated
+	}
+	if s.in[s.pos] == '}' {
+		s.pos++
+		s.out = append(s.out, '}')
+		return nil
+	}
+	for {
+		s.space()
+		if s.pos >= len(s.in) {
+			return ErrTruncated
+		}
+		if s.in[s.pos] != '"' {
+			return s.fail("want a key")
+		}
+		start := s.pos
+		if err := s.str(); err != nil {
+			return err
+		}
+		raw := s.in[start:s.pos]
+		s.space()
+		if s.pos >= len(s.in) {
+			return ErrTruncated
+		}
+		if s.in[s.pos] != ':' {
+			return s.fail("want : after a key")
+		}
+		s.pos++
+		key := raw[1 : len(raw)-1]
+		if bytes.IndexByte(key, '\\') >= 0 {
+			var k string
+			if err := json.Unmarshal(raw, &k); err != nil {
+				return s.fail("bad escape in a key")
+			}
+			key = []byte(k)
+		}
+		s.out = append(s.out, raw...)
+		s.out = append(s.out, ':')
+		if err := s.member(depth, act, s.matchKey(key), key, -1); err != nil {
+			return err
+		}
+		s.space()
+		if s.pos >= len(s.in) {
+			return ErrTruncated
+		}
+		switch s.in[s.pos] {
+		case ',':
+			s.pos++
+			s.out = append(s.out, ',')
+		case '}':
+			s.pos++
+			s.out = append(s.out, '}')
+			return nil
+		default:
+			return s.fail("want , or } after a member")
+		}
+	}
+}
+
+func (s *scanner) array(depth int, act []int) error {
+	if depth > maxDepth {
+		return s.fail("nested too deeply")
+	}
+	s.pos++
+	s.out = append(s.out, '[')
+	s.space()
+	if s.pos >= len(s.in) {
+		return ErrTruncated
+	}
+	if s.in[s.pos] == ']' {
+		s.pos++
+		s.out = append(s.out, ']')
+		return nil
+	}
+	for i := 0; ; i++ {
+		if err := s.member(depth, act, false, nil, i); err != nil {
+			return err
+		}
+		s.space()
+		if s.pos >= len(s.in) {
+			return ErrTruncated
+		}
+		switch s.in[s.pos] {
+		case ',':
+			s.pos++
+			s.out = append(s.out, ',')
+		case ']':
+			s.pos++
+			s.out = append(s.out, ']')
+			return nil
+		default:
+			return s.fail("want , or ] after an element")
+		}
+	}
+}
+
+// member copies or redacts the value of a key (index < 0) or of the
+// element at index, in a container at depth; hide says a key rule matched.
+func (s *scanner) member(depth int, act []int, hide bool, key []byte, index int) error {
+	base := len(s.stack)
+	for _, i := range act {
+		p := s.r.paths[i]
+		if g := p[depth-1]; !(index < 0 && g.matchKey(key) || index >= 0 && g.matchIndex(index)) {
+			continue
+		}
+		if len(p) == depth {
+			hide = true
+		} else {
+			s.stack = append(s.stack, i)
+		}
+	}
+	var err error
+	if hide {
+		s.out = append(s.out, redacted...)
+		err = s.skip(depth)
+	} else {
+		err = s.value(depth, s.stack[base:])
+	}
+	s.stack = s.stack[:base]
+	return err
+}
+
+func (s *scanner) matchKey(key []byte) bool {
+	if s.r == nil {
+		return false
+	}
+	for _, k := range s.r.keys {
+		if bytes.EqualFold(key, k) {
+			return true
+		}
+	}
+	return false
+}
+
+// str moves past a string, checking its escapes.
+func (s *scanner) str() error {
+	i := s.pos + 1
+	for i < len(s.in) {
+		c := s.in[i]
+		switch {
+		case c == '"':
+			s.pos = i + 1
+			return nil
+		case c < 0x20:
+			s.pos = i
+			return s.fail("control character in a string")
+		case c == '\\':
+			if i+1 >= len(s.in) {
+				return ErrTruncated
+			}
+			switch s.in[i+1] {
+			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+				i += 2
+			case 'u':
+				for j := i + 2; j < i+6; j++ {
+					if j >= len(s.in) {
+						return ErrTruncated
+					}
+					if !isHex(s.in[j]) {
+						s.pos = j
+						return s.fail("bad \\u escape")
+					}
+				}
+				i += 6
+			default:
+				s.pos = i
+				return s.fail("bad escape")
+			}
+		default:
+			i++
+		}
+	}
+	return ErrTruncated
+}
+
+func isHex(c byte) bool {
+	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F')
+}
+
+// number moves past -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)?
+func (s *scanner) number() error {
+	i := s.pos
+	n := len(s.in)
+	digits := func() bool {
+		start := i
+		for i < n && s.in[i] >= '0' && s.in[i] <= '9' {
+			i++
+		}
+		return i > start
+	}
+	end := func() error {
+		if i >= n {
+			return ErrTruncated
+		}
+		s.pos = i
+		return s.fail("bad number")
+	}
+	if s.in[i] == '-' {
+		i++
+	}
+	if i < n && s.in[i] == '0' {
+		i++
+	} else if !digits() {
+		return end()
+	}
+	if i < n && s.in[i] == '.' {
+		i++
+		if !digits() {
+			return end()
+		}
+	}
+	if i < n && (s.in[i] == 'e' || s.in[i] == 'E') {
+		i++
+		if i < n && (s.in[i] == '+' || s.in[i] == '-') {
+			i++
+		}
+		if !digits() {
+			return end()
+		}
+	}
+	s.pos = i
+	return nil
+}
+
+func (s *scanner) literal(word string) error {
+	rest := s.in[s.pos:]
+	if len(rest) < len(word) {
+		if bytes.HasPrefix([]byte(word), rest) {
+			return ErrTruncated
+		}
+		return s.fail("unexpected word")
+	}
+	if string(rest[:len(word)]) != word {
+		return s.fail("unexpected word")
+	}
+	s.pos += len(word)
+	s.out = append(s.out, word...)
+	return nil
+}
