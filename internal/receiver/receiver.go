@@ -48,6 +48,7 @@ type Receiver struct {
 	status   int
 	sequence []int
 	hang     bool
+	delay    time.Duration
 	requests []Request
 	changed  chan struct{} // closed and replaced when a request is recorded
 	isClosed bool
@@ -104,6 +105,14 @@ func (r *Receiver) SetSequence(codes ...int) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.sequence, r.hang = slices.Clone(codes), false
+}
+
+// SetDelay makes the receiver wait d before each answer, as a slow
+// endpoint does.
+func (r *Receiver) SetDelay(d time.Duration) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.delay = d
 }
 
 // Hang makes requests wait, unanswered, until the client gives up (its
@@ -211,7 +220,7 @@ func (r *Receiver) handle(w http.ResponseWriter, req *http.Request) {
 		return
 	}
 	r.mu.Lock()
-	status, hang, down := r.status, r.hang, r.down
+	status, hang, down, delay := r.status, r.hang, r.down, r.delay
 	if !hang && len(r.sequence) > 0 {
 		status, r.sequence = r.sequence[0], r.sequence[1:]
 	}
@@ -240,6 +249,13 @@ func (r *Receiver) handle(w http.ResponseWriter, req *http.Request) {
 		}
 		// Returning normally would send a 200: abort the response instead.
 		panic(http.ErrAbortHandler)
+	}
+	if delay > 0 {
+		select {
+		case <-time.After(delay):
+		case <-req.Context().Done():
+			panic(http.ErrAbortHandler)
+		}
 	}
 	w.WriteHeader(status)
 }
