@@ -34,17 +34,21 @@ type Options struct {
 	AWS func(destination.Target) (destination.Destination, error)
 	// AttemptTimeout bounds one delivery attempt (default: the configuration's).
 	AttemptTimeout time.Duration
+	// Overflow keeps whole records too large for their destination (the
+	// DESTINATIONS_OVERFLOW_BUCKET claim check); nil writes them to the log.
+	Overflow destination.Storer
 }
 
 // Agent builds and delivers records.
 type Agent struct {
-	cfg     *config.Config
-	fn      record.Function
-	dests   []*target
-	router  route.Router
-	lines   *stdout.Writer
-	log     *slog.Logger
-	attempt time.Duration
+	cfg      *config.Config
+	fn       record.Function
+	dests    []*target
+	router   route.Router
+	lines    *stdout.Writer
+	overflow destination.Storer
+	log      *slog.Logger
+	attempt  time.Duration
 
 	strategy flush.Strategy
 	policy   retry.Policy
@@ -68,8 +72,10 @@ type target struct {
 type job struct {
 	to       *target
 	msg      destination.Message
-	attempts int   // failed attempts so far
-	lastErr  error // the last attempt's error
+	rec      *record.Record // to rebuild the message when it is too large
+	fitted   bool           // msg.Record was already made to fit
+	attempts int            // failed attempts so far
+	lastErr  error          // the last attempt's error
 }
 
 // New makes an agent and its destinations.
@@ -81,11 +87,12 @@ func New(o Options) (*Agent, error) {
 		o.AttemptTimeout = time.Duration(o.Config.AttemptTimeoutMs) * time.Millisecond
 	}
 	a := &Agent{
-		cfg:     o.Config,
-		fn:      record.Function{Version: o.Config.FunctionVersion},
-		lines:   stdout.NewWriter(o.Stdout),
-		log:     o.Log,
-		attempt: o.AttemptTimeout,
+		cfg:      o.Config,
+		overflow: o.Overflow,
+		fn:       record.Function{Version: o.Config.FunctionVersion},
+		lines:    stdout.NewWriter(o.Stdout),
+		log:      o.Log,
+		attempt:  o.AttemptTimeout,
 
 		strategy: o.Config.Flush,
 		policy:   retry.Policy{MaxAttempts: o.Config.MaxAttempts, Base: retry.Default.Base, Cap: retry.Default.Cap},
@@ -282,14 +289,102 @@ func (a *Agent) requeue(jobs []*job) {
 }
 
 // deliver sends one destination's records in order, retrying each as the
-// policy says.
+// policy says; several at once where the destination takes batches.
 func (a *Agent) deliver(ctx context.Context, jobs []*job) {
+	for _, j := range jobs {
+		a.fit(ctx, j)
+	}
+	if b, ok := jobs[0].to.d.(destination.Batcher); ok && len(jobs) > 1 {
+		a.deliverBatch(ctx, b, jobs)
+		return
+	}
 	for i, j := range jobs {
 		if !a.deliverOne(ctx, j) {
 			a.requeue(jobs[i:])
 			return
 		}
 	}
+}
+
+// deliverBatch sends records in batches; only the entries that failed are
+// sent again.
+func (a *Agent) deliverBatch(ctx context.Context, b destination.Batcher, jobs []*job) {
+	for len(jobs) > 0 {
+		if ctx.Err() != nil {
+			a.requeue(jobs)
+			return
+		}
+		errs := a.sendBatch(ctx, b, jobs)
+		var again, later []*job
+		for i, j := range jobs {
+			err := errs[i]
+			if err == nil {
+				continue
+			}
+			if retry.Cancelled(ctx, err) {
+				later = append(later, j)
+				continue
+			}
+			if errors.Is(err, destination.ErrTooLarge) && !j.fitted {
+				a.fitRefused(ctx, j, err)
+				again = append(again, j)
+				continue
+			}
+			j.attempts++
+			j.lastErr = err
+			switch v := a.policy.Decide(err, j.attempts, ctx.Err() == nil); v {
+			case retry.Retry:
+				again = append(again, j)
+			case retry.Later:
+				later = append(later, j)
+			default:
+				a.log.Warn("record not delivered", "destination", j.to.Raw, "requestId", j.msg.RequestID,
+					"attempts", j.attempts, "verdict", v.String(), "error", err)
+				a.fallback(j, err)
+			}
+		}
+		if len(later) > 0 {
+			a.requeue(later)
+		}
+		if len(again) == 0 {
+			return
+		}
+		wait := a.policy.Backoff(again[0].attempts+1, a.jitter())
+		select {
+		case <-ctx.Done():
+			a.requeue(again)
+			return
+		case <-time.After(wait):
+		}
+		jobs = again
+	}
+}
+
+// sendBatch makes one batch attempt, bounded by the attempt timeout; a
+// panic in the destination fails every entry.
+func (a *Agent) sendBatch(ctx context.Context, b destination.Batcher, jobs []*job) (errs []error) {
+	defer func() {
+		if p := recover(); p != nil {
+			errs = make([]error, len(jobs))
+			for i := range errs {
+				errs[i] = fmt.Errorf("destination %s panicked: %v", jobs[0].to.Raw, p)
+			}
+		}
+	}()
+	msgs := make([]destination.Message, len(jobs))
+	for i, j := range jobs {
+		msgs[i] = j.msg
+	}
+	actx, cancel := context.WithTimeout(ctx, a.attempt)
+	defer cancel()
+	errs = b.SendBatch(actx, msgs)
+	if len(errs) != len(jobs) {
+		errs = make([]error, len(jobs))
+		for i := range errs {
+			errs[i] = fmt.Errorf("destination %s answered for %d of %d records", jobs[0].to.Raw, len(errs), len(jobs))
+		}
+	}
+	return errs
 }
 
 // deliverOne makes the attempts one record gets in this flush. It returns
@@ -307,6 +402,10 @@ func (a *Agent) deliverOne(ctx context.Context, j *job) bool {
 		}
 		if retry.Cancelled(ctx, err) {
 			return false // the flush was cut short, not the destination's doing
+		}
+		if errors.Is(err, destination.ErrTooLarge) && !j.fitted {
+			a.fitRefused(ctx, j, err) // the service counts differently: shrink and go again
+			continue
 		}
 		j.attempts++
 		j.lastErr = err

@@ -59,7 +59,7 @@ func (a *Agent) enqueue(d route.Delivery, inv invocation.Invocation, rec *record
 	}
 	a.mu.Lock()
 	for _, i := range d.Dests {
-		a.pending = append(a.pending, &job{to: a.dests[i], msg: msg})
+		a.pending = append(a.pending, &job{to: a.dests[i], msg: msg, rec: rec})
 	}
 	a.mu.Unlock()
 }

@@ -35,6 +35,13 @@ type Config struct {
 	// time one attempt may take.
 	MaxAttempts      int `env:"DESTINATIONS_MAX_ATTEMPTS" envDefault:"4"`
 	AttemptTimeoutMs int `env:"DESTINATIONS_ATTEMPT_TIMEOUT_MS" envDefault:"1000"`
+	// Message size limits of queues and buses configured above the default
+	// 256 KiB (up to 1 MiB).
+	SQSMaxBytes         int `env:"DESTINATIONS_SQS_MAX_BYTES" envDefault:"262144"`
+	EventBridgeMaxBytes int `env:"DESTINATIONS_EVENTBRIDGE_MAX_BYTES" envDefault:"262144"`
+	// A bucket (name or arn:aws:s3:::NAME) that keeps whole records too large
+	// for their destination, which then gets the record with its location.
+	OverflowBucket string `env:"DESTINATIONS_OVERFLOW_BUCKET"`
 
 	// Set by Lambda.
 	OriginalRuntimeAPI string `env:"AWS_LAMBDA_RUNTIME_API"`
@@ -56,6 +63,8 @@ type Config struct {
 	Level   slog.Level           `env:"-"`
 	Timeout time.Duration        `env:"-"` // from AWS_LAMBDA_FUNCTION_TIMEOUT where set
 	Flush   flush.Strategy       `env:"-"`
+	// Overflow is the parsed DESTINATIONS_OVERFLOW_BUCKET, nil when unset.
+	Overflow *destination.Target `env:"-"`
 }
 
 // Error is an invalid setting.
@@ -122,6 +131,24 @@ func (c *Config) derive() error {
 	}
 	if c.AttemptTimeoutMs < 1 {
 		return &Error{"DESTINATIONS_ATTEMPT_TIMEOUT_MS", strconv.Itoa(c.AttemptTimeoutMs), "must be 1 or more"}
+	}
+	for _, v := range []struct {
+		name  string
+		value int
+	}{{"DESTINATIONS_SQS_MAX_BYTES", c.SQSMaxBytes}, {"DESTINATIONS_EVENTBRIDGE_MAX_BYTES", c.EventBridgeMaxBytes}} {
+		if v.value < 1024 || v.value > 1<<20 {
+			return &Error{v.name, strconv.Itoa(v.value), "must be between 1024 and 1048576 bytes"}
+		}
+	}
+	if b := c.OverflowBucket; b != "" {
+		if !strings.HasPrefix(b, "arn:") {
+			b = "arn:aws:s3:::" + b
+		}
+		t, err := destination.Parse(b)
+		if err != nil || t.Kind != destination.S3 {
+			return &Error{"DESTINATIONS_OVERFLOW_BUCKET", c.OverflowBucket, "want a bucket name or arn:aws:s3:::BUCKET"}
+		}
+		c.Overflow = &t
 	}
 	if s, err := strconv.Atoi(c.FunctionTimeout); err == nil && s > 0 {
 		c.Timeout = time.Duration(s) * time.Second

@@ -62,6 +62,31 @@ type Destination interface {
 	Send(ctx context.Context, m Message) error
 }
 
+// Batcher is implemented by destinations that can deliver several messages
+// in one request (SQS, SNS, EventBridge).
+type Batcher interface {
+	// SendBatch returns one error per message, nil for those delivered;
+	// only the failed ones need sending again.
+	SendBatch(ctx context.Context, ms []Message) []error
+}
+
+// Sizer is implemented by destinations whose service limits a message's size.
+type Sizer interface {
+	// MaxRecordBytes is the largest record the destination can deliver.
+	MaxRecordBytes() int
+}
+
+// Storer is implemented by destinations that can keep a whole record and
+// say where (S3), for records too large for other destinations.
+type Storer interface {
+	// Store keeps the record and returns its location, s3://BUCKET/KEY.
+	Store(ctx context.Context, m Message) (string, error)
+}
+
+// ErrTooLarge marks a record that a destination refused, or would refuse,
+// for its size. Errors wrapping it are permanent too.
+var ErrTooLarge = errors.New("record too large")
+
 // ErrPermanent marks an error that retrying cannot fix (a 4xx other than
 // throttling, access denied, a missing resource).
 var ErrPermanent = errors.New("permanent")

@@ -1,11 +1,63 @@
 package main
 
 import (
+	"context"
+	"fmt"
+	"log/slog"
+
 	"github.com/lambda-destinations/lambda-destinations/agent/config"
 	"github.com/lambda-destinations/lambda-destinations/agent/destination"
+	awsdest "github.com/lambda-destinations/lambda-destinations/agent/destination/aws"
 )
 
-// awsDestinations makes the SQS, SNS, EventBridge, Lambda and S3 destinations.
-func awsDestinations(cfg *config.Config) func(destination.Target) (destination.Destination, error) {
-	return nil
+// awsDestinations makes the SQS, SNS, EventBridge, Lambda and S3
+// destinations. They share one SDK configuration, loaded on first use (or
+// by warm, off the invocation path), never before registration.
+type awsDestinations struct {
+	cfg     *config.Config
+	account string
+	log     *slog.Logger
+	sdk     *awsdest.Config
+	used    bool
+}
+
+func newAWSDestinations(cfg *config.Config, account string, log *slog.Logger) *awsDestinations {
+	return &awsDestinations{cfg: cfg, account: account, log: log, sdk: awsdest.NewConfig()}
+}
+
+// New makes one destination.
+func (a *awsDestinations) New(t destination.Target) (destination.Destination, error) {
+	a.used = true
+	return awsdest.New(t, awsdest.Options{
+		Config:              a.sdk,
+		Account:             a.account,
+		Region:              a.cfg.Region,
+		SQSMaxBytes:         a.cfg.SQSMaxBytes,
+		EventBridgeMaxBytes: a.cfg.EventBridgeMaxBytes,
+		Logger:              a.log,
+	})
+}
+
+// Overflow makes the claim-check bucket of DESTINATIONS_OVERFLOW_BUCKET.
+func (a *awsDestinations) Overflow() (destination.Storer, error) {
+	if a.cfg.Overflow == nil {
+		return nil, nil
+	}
+	d, err := a.New(*a.cfg.Overflow)
+	if err != nil {
+		return nil, &config.Error{Variable: "DESTINATIONS_OVERFLOW_BUCKET", Value: a.cfg.OverflowBucket, Reason: err.Error()}
+	}
+	s, ok := d.(destination.Storer)
+	if !ok {
+		return nil, fmt.Errorf("overflow bucket %s cannot store records", a.cfg.OverflowBucket)
+	}
+	return s, nil
+}
+
+// Warm loads the SDK configuration in the background if any AWS
+// destination is configured, so the first delivery does not wait for it.
+func (a *awsDestinations) Warm(ctx context.Context) {
+	if a.used {
+		a.sdk.Warm(ctx)
+	}
 }

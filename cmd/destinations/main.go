@@ -71,7 +71,8 @@ func run(ctx context.Context) error {
 		}
 	}()
 
-	if _, err := client.Register(ctx, name, extapi.Invoke, extapi.Shutdown); err != nil {
+	reg, err := client.Register(ctx, name, extapi.Invoke, extapi.Shutdown)
+	if err != nil {
 		log.Error("cannot register", "error", err)
 		return err
 	}
@@ -80,10 +81,16 @@ func run(ctx context.Context) error {
 		go subscribeTelemetry(ctx, log, cfg.OriginalRuntimeAPI, client.ID(), tracker)
 	}
 
-	ag, err := agent.New(agent.Options{Config: cfg, Stdout: os.Stdout, Log: log, AWS: awsDestinations(cfg)})
+	aws := newAWSDestinations(cfg, reg.AccountID, log)
+	overflow, err := aws.Overflow()
 	if err != nil {
 		return initError(ctx, log, client, "", "Extension.ConfigInvalid", err)
 	}
+	ag, err := agent.New(agent.Options{Config: cfg, Stdout: os.Stdout, Log: log, AWS: aws.New, Overflow: overflow})
+	if err != nil {
+		return initError(ctx, log, client, "", "Extension.ConfigInvalid", err)
+	}
+	aws.Warm(ctx)
 
 	loop := &lifecycle.Loop{
 		Client:          client,

@@ -10,12 +10,10 @@ import (
 // NewEventBridge starts a fake EventBridge: PutEvents in AWS JSON 1.1.
 func NewEventBridge(tb testing.TB) *Server {
 	tb.Helper()
-	f := &busFake{}
-	f.srv = newServer(tb, f)
-	return f.srv
+	return newServer(tb, busFake{})
 }
 
-type busFake struct{ srv *Server }
+type busFake struct{}
 
 type busEntry struct {
 	Source       string
@@ -27,11 +25,11 @@ type busEntry struct {
 	Time         json.Number // epoch seconds in AWS JSON
 }
 
-func (*busFake) signingName() string { return "events" }
+func (busFake) signingName() string { return "events" }
 
-func (*busFake) batch(op string) bool { return op == "PutEvents" }
+func (busFake) batch(op string) bool { return op == "PutEvents" }
 
-func (*busFake) decode(r *http.Request, body []byte) (Call, error) {
+func (busFake) decode(r *http.Request, body []byte) (Call, error) {
 	if t := r.Header.Get("X-Amz-Target"); t != "AWSEvents.PutEvents" || r.Method != http.MethodPost || r.URL.Path != "/" {
 		return Call{}, fmt.Errorf("not an EventBridge PutEvents call: %s %s X-Amz-Target %q", r.Method, r.URL.Path, t)
 	}
@@ -58,7 +56,7 @@ func (*busFake) decode(r *http.Request, body []byte) (Call, error) {
 	return c, nil
 }
 
-func (*busFake) fault(f Fault) wireError {
+func (busFake) fault(f Fault) wireError {
 	switch f {
 	case Throttle:
 		return wireError{status: 400, code: "ThrottlingException", message: "Rate exceeded", sender: true}
@@ -87,11 +85,11 @@ func busEntryFault(f wireError) (code, message string) {
 	return f.code, f.message
 }
 
-func (*busFake) writeError(w http.ResponseWriter, e wireError) {
+func (busFake) writeError(w http.ResponseWriter, e wireError) {
 	writeJSON(w, e.status, "application/x-amz-json-1.1", map[string]string{"__type": e.code, "message": e.message})
 }
 
-func (f *busFake) answer(w http.ResponseWriter, c Call, failed map[int]wireError) {
+func (busFake) answer(s *Server, w http.ResponseWriter, c Call, failed map[int]wireError) {
 	type result struct {
 		EventId      string `json:",omitempty"`
 		ErrorCode    string `json:",omitempty"`
@@ -108,7 +106,7 @@ func (f *busFake) answer(w http.ResponseWriter, c Call, failed map[int]wireError
 			out.FailedEntryCount++
 			continue
 		}
-		out.Entries = append(out.Entries, result{EventId: f.srv.messageID()})
+		out.Entries = append(out.Entries, result{EventId: s.messageID()})
 	}
 	writeJSON(w, 200, "application/x-amz-json-1.1", out)
 }

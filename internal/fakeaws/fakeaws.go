@@ -134,7 +134,7 @@ type service interface {
 	batch(op string) bool // whether op answers per entry
 	fault(f Fault) wireError
 	writeError(w http.ResponseWriter, e wireError)
-	answer(w http.ResponseWriter, c Call, failed map[int]wireError)
+	answer(s *Server, w http.ResponseWriter, c Call, failed map[int]wireError)
 }
 
 // Server is a fake service on 127.0.0.1 and a free port.
@@ -155,7 +155,10 @@ type Server struct {
 func newServer(tb testing.TB, svc service) *Server {
 	tb.Helper()
 	s := &Server{tb: tb, svc: svc}
-	s.srv = httptest.NewServer(http.HandlerFunc(s.serve))
+	// Set up before serving: requests from another process (through a
+	// proxy) give the race detector no happens-before edge.
+	s.srv = httptest.NewUnstartedServer(http.HandlerFunc(s.serve))
+	s.srv.Start()
 	s.URL = s.srv.URL
 	tb.Cleanup(s.srv.Close)
 	return s
@@ -241,7 +244,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		for k, f := range entryFaults {
 			failed[k] = s.svc.fault(f)
 		}
-		s.svc.answer(w, c, failed)
+		s.svc.answer(s, w, c, failed)
 	}
 }
 

@@ -13,18 +13,16 @@ import (
 // qualifier are in Call.Header and Call.Query.
 func NewLambda(tb testing.TB) *Server {
 	tb.Helper()
-	f := &lambdaFake{}
-	f.srv = newServer(tb, f)
-	return f.srv
+	return newServer(tb, lambdaFake{})
 }
 
-type lambdaFake struct{ srv *Server }
+type lambdaFake struct{}
 
-func (*lambdaFake) signingName() string { return "lambda" }
+func (lambdaFake) signingName() string { return "lambda" }
 
-func (*lambdaFake) batch(string) bool { return false }
+func (lambdaFake) batch(string) bool { return false }
 
-func (*lambdaFake) decode(r *http.Request, body []byte) (Call, error) {
+func (lambdaFake) decode(r *http.Request, body []byte) (Call, error) {
 	rest, ok := strings.CutPrefix(r.URL.Path, "/2015-03-31/functions/")
 	name, ok2 := strings.CutSuffix(rest, "/invocations")
 	if !ok || !ok2 || name == "" || r.Method != http.MethodPost {
@@ -38,7 +36,7 @@ func (*lambdaFake) decode(r *http.Request, body []byte) (Call, error) {
 	return Call{Operation: "Invoke", Target: name, Entries: []Entry{{Body: string(body)}}}, nil
 }
 
-func (*lambdaFake) fault(f Fault) wireError {
+func (lambdaFake) fault(f Fault) wireError {
 	switch f {
 	case Throttle:
 		return wireError{status: 429, code: "TooManyRequestsException", message: "Rate Exceeded.", sender: true}
@@ -54,7 +52,7 @@ func (*lambdaFake) fault(f Fault) wireError {
 	return wireError{status: 403, code: "InvalidSignatureException", message: "The request signature we calculated does not match the signature you provided", sender: true}
 }
 
-func (*lambdaFake) writeError(w http.ResponseWriter, e wireError) {
+func (lambdaFake) writeError(w http.ResponseWriter, e wireError) {
 	w.Header().Set("X-Amzn-ErrorType", e.code)
 	typ := "Service"
 	if e.sender {
@@ -63,7 +61,7 @@ func (*lambdaFake) writeError(w http.ResponseWriter, e wireError) {
 	writeJSON(w, e.status, "application/json", map[string]string{"Type": typ, "message": e.message})
 }
 
-func (*lambdaFake) answer(w http.ResponseWriter, c Call, _ map[int]wireError) {
+func (lambdaFake) answer(_ *Server, w http.ResponseWriter, c Call, _ map[int]wireError) {
 	if c.Header.Get("X-Amz-Invocation-Type") == "Event" {
 		w.WriteHeader(http.StatusAccepted)
 		return

@@ -15,18 +15,16 @@ import (
 // protocol, answered in XML.
 func NewSNS(tb testing.TB) *Server {
 	tb.Helper()
-	f := &snsFake{}
-	f.srv = newServer(tb, f)
-	return f.srv
+	return newServer(tb, snsFake{})
 }
 
-type snsFake struct{ srv *Server }
+type snsFake struct{}
 
 const snsXMLNS = "http://sns.amazonaws.com/doc/2010-03-31/"
 
-func (*snsFake) signingName() string { return "sns" }
+func (snsFake) signingName() string { return "sns" }
 
-func (*snsFake) batch(op string) bool { return op == "PublishBatch" }
+func (snsFake) batch(op string) bool { return op == "PublishBatch" }
 
 // form reads a query-protocol body and remembers which keys were read, so
 // that a key nobody reads (a field the fake does not know) is reported.
@@ -53,7 +51,7 @@ func (f *form) unread() []string {
 	return out
 }
 
-func (*snsFake) decode(r *http.Request, body []byte) (Call, error) {
+func (snsFake) decode(r *http.Request, body []byte) (Call, error) {
 	if r.Method != http.MethodPost || r.URL.Path != "/" {
 		return Call{}, fmt.Errorf("not an SNS query call: %s %s", r.Method, r.URL.Path)
 	}
@@ -112,7 +110,7 @@ func snsEntry(f *form, prefix string) Entry {
 	return e
 }
 
-func (*snsFake) fault(f Fault) wireError {
+func (snsFake) fault(f Fault) wireError {
 	switch f {
 	case Throttle:
 		return wireError{status: 429, code: "Throttled", message: "Rate exceeded", sender: true}
@@ -128,7 +126,7 @@ func (*snsFake) fault(f Fault) wireError {
 	return wireError{status: 403, code: "SignatureDoesNotMatch", message: "The request signature we calculated does not match the signature you provided", sender: true}
 }
 
-func (*snsFake) writeError(w http.ResponseWriter, e wireError) {
+func (snsFake) writeError(w http.ResponseWriter, e wireError) {
 	typ := "Receiver"
 	if e.sender {
 		typ = "Sender"
@@ -146,7 +144,7 @@ func (*snsFake) writeError(w http.ResponseWriter, e wireError) {
 	}{XMLNS: snsXMLNS, Error: errorBody{typ, e.code, e.message}, RequestId: "fakeaws-sns"})
 }
 
-func (f *snsFake) answer(w http.ResponseWriter, c Call, failed map[int]wireError) {
+func (snsFake) answer(s *Server, w http.ResponseWriter, c Call, failed map[int]wireError) {
 	type metadata struct{ RequestId string }
 	seq := func(group string) string {
 		if group == "" {
@@ -164,7 +162,7 @@ func (f *snsFake) answer(w http.ResponseWriter, c Call, failed map[int]wireError
 			XMLNS            string   `xml:"xmlns,attr"`
 			PublishResult    result
 			ResponseMetadata metadata
-		}{XMLNS: snsXMLNS, PublishResult: result{f.srv.messageID(), seq(c.Entries[0].GroupID)}, ResponseMetadata: metadata{"fakeaws-sns"}})
+		}{XMLNS: snsXMLNS, PublishResult: result{s.messageID(), seq(c.Entries[0].GroupID)}, ResponseMetadata: metadata{"fakeaws-sns"}})
 		return
 	}
 	type ok struct {
@@ -187,7 +185,7 @@ func (f *snsFake) answer(w http.ResponseWriter, c Call, failed map[int]wireError
 			result.Failed = append(result.Failed, bad{e.ID, we.code, we.message, we.sender})
 			continue
 		}
-		result.Successful = append(result.Successful, ok{e.ID, f.srv.messageID(), seq(e.GroupID)})
+		result.Successful = append(result.Successful, ok{e.ID, s.messageID(), seq(e.GroupID)})
 	}
 	writeXML(w, 200, struct {
 		XMLName            xml.Name `xml:"PublishBatchResponse"`

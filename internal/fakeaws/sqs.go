@@ -13,12 +13,10 @@ import (
 // 1.0, answered with the MD5 digests the SDK checks.
 func NewSQS(tb testing.TB) *Server {
 	tb.Helper()
-	f := &sqsFake{}
-	f.srv = newServer(tb, f)
-	return f.srv
+	return newServer(tb, sqsFake{})
 }
 
-type sqsFake struct{ srv *Server }
+type sqsFake struct{}
 
 type sqsAttr struct {
 	DataType         string
@@ -44,11 +42,11 @@ type sqsRequest struct {
 	Entries []sqsMessage
 }
 
-func (*sqsFake) signingName() string { return "sqs" }
+func (sqsFake) signingName() string { return "sqs" }
 
-func (*sqsFake) batch(op string) bool { return op == "SendMessageBatch" }
+func (sqsFake) batch(op string) bool { return op == "SendMessageBatch" }
 
-func (*sqsFake) decode(r *http.Request, body []byte) (Call, error) {
+func (sqsFake) decode(r *http.Request, body []byte) (Call, error) {
 	op, ok := strings.CutPrefix(r.Header.Get("X-Amz-Target"), "AmazonSQS.")
 	if !ok || r.Method != http.MethodPost || r.URL.Path != "/" {
 		return Call{}, fmt.Errorf("not an SQS JSON call: %s %s X-Amz-Target %q", r.Method, r.URL.Path, r.Header.Get("X-Amz-Target"))
@@ -94,7 +92,7 @@ func sqsEntry(m sqsMessage) Entry {
 	}
 }
 
-func (*sqsFake) fault(f Fault) wireError {
+func (sqsFake) fault(f Fault) wireError {
 	switch f {
 	case Throttle:
 		// SQS throttles with a 403: a test that 4xx alone is not permanent.
@@ -115,7 +113,7 @@ func (*sqsFake) fault(f Fault) wireError {
 		"The request signature we calculated does not match the signature you provided", true}
 }
 
-func (*sqsFake) writeError(w http.ResponseWriter, e wireError) {
+func (sqsFake) writeError(w http.ResponseWriter, e wireError) {
 	fault := "Receiver"
 	if e.sender {
 		fault = "Sender"
@@ -126,7 +124,7 @@ func (*sqsFake) writeError(w http.ResponseWriter, e wireError) {
 	writeJSON(w, e.status, "application/x-amz-json-1.0", map[string]string{"__type": e.code, "message": e.message})
 }
 
-func (f *sqsFake) answer(w http.ResponseWriter, c Call, failed map[int]wireError) {
+func (sqsFake) answer(s *Server, w http.ResponseWriter, c Call, failed map[int]wireError) {
 	type ok struct {
 		Id               string `json:",omitempty"`
 		MessageId        string
@@ -135,7 +133,7 @@ func (f *sqsFake) answer(w http.ResponseWriter, c Call, failed map[int]wireError
 	}
 	fifo := strings.HasSuffix(c.Target, ".fifo")
 	success := func(e Entry) ok {
-		r := ok{Id: e.ID, MessageId: f.srv.messageID(), MD5OfMessageBody: md5Hex(e.Body)}
+		r := ok{Id: e.ID, MessageId: s.messageID(), MD5OfMessageBody: md5Hex(e.Body)}
 		if fifo {
 			r.SequenceNumber = "1" + strings.Repeat("0", 19)
 		}

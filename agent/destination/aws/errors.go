@@ -14,7 +14,7 @@ import (
 // ErrTooLarge marks a record that the destination refused, or would refuse,
 // for its size. Errors wrapping it also wrap destination.ErrPermanent:
 // sending the same bytes again cannot succeed.
-var ErrTooLarge = errors.New("record too large")
+var ErrTooLarge = destination.ErrTooLarge
 
 // EntryError is one entry of a batch (or of a PutEvents call) that the
 // service refused inside an otherwise successful answer.
@@ -90,7 +90,7 @@ func classifyAPI(status int, code, msg string, sender bool) class {
 	switch {
 	case isTooLarge(status, code, msg):
 		return tooLarge
-	case retryableCodes[code], status == 408, status == 429, status >= 500:
+	case isRetryableCode(code), status == 408, status == 429, status >= 500:
 		return retryable
 	case sender:
 		return permanent
@@ -98,52 +98,61 @@ func classifyAPI(status int, code, msg string, sender bool) class {
 	return retryable
 }
 
-// retryableCodes are refusals that say "not now" rather than "never":
-// throttling (some services send it as 400 or even 403), timeouts, clock
-// skew (the SDK corrects its offset for the next attempt), transient state.
-var retryableCodes = map[string]bool{
-	// the SDK's own throttle and timeout codes (retry.DefaultThrottleErrorCodes)
-	"Throttling": true, "ThrottlingException": true, "ThrottledException": true,
-	"RequestThrottledException": true, "TooManyRequestsException": true,
-	"ProvisionedThroughputExceededException": true, "TransactionInProgressException": true,
-	"RequestLimitExceeded": true, "BandwidthLimitExceeded": true, "LimitExceededException": true,
-	"RequestThrottled": true, "SlowDown": true, "PriorRequestNotComplete": true,
-	"EC2ThrottledException": true, "RequestTimeout": true, "RequestTimeoutException": true,
-	// SQS and SNS
-	"KmsThrottled": true, "KMS.ThrottlingException": true, "Throttled": true, "KMSThrottling": true,
-	// Lambda
-	"ResourceConflictException": true, "ResourceNotReadyException": true,
-	"SnapStartNotReadyException": true, "SnapStartTimeoutException": true,
-	// S3
-	"OperationAborted": true,
-	// any service
-	"InternalFailure": true, "InternalError": true, "InternalException": true,
-	"ServiceUnavailable": true, "ServiceUnavailableException": true,
-	"RequestExpired": true, "RequestTimeTooSkewed": true, "RequestInTheFuture": true,
+// isRetryableCode tells the refusals that say "not now" rather than
+// "never": throttling (some services send it as a 400, SQS even as a 403),
+// timeouts, clock skew (the SDK corrects its offset for the next attempt),
+// transient state. A switch rather than a map: no work at package init.
+func isRetryableCode(code string) bool {
+	switch code {
+	case // the SDK's throttle and timeout codes (retry.DefaultThrottleErrorCodes)
+		"Throttling", "ThrottlingException", "ThrottledException", "RequestThrottledException",
+		"TooManyRequestsException", "ProvisionedThroughputExceededException",
+		"TransactionInProgressException", "RequestLimitExceeded", "BandwidthLimitExceeded",
+		"LimitExceededException", "RequestThrottled", "SlowDown", "PriorRequestNotComplete",
+		"EC2ThrottledException", "RequestTimeout", "RequestTimeoutException",
+		// SQS and SNS
+		"KmsThrottled", "KMS.ThrottlingException", "Throttled", "KMSThrottling",
+		// Lambda
+		"ResourceConflictException", "ResourceNotReadyException",
+		"SnapStartNotReadyException", "SnapStartTimeoutException",
+		// S3
+		"OperationAborted",
+		// any service
+		"InternalFailure", "InternalError", "InternalException",
+		"ServiceUnavailable", "ServiceUnavailableException",
+		"RequestExpired", "RequestTimeTooSkewed", "RequestInTheFuture":
+		return true
+	}
+	return false
 }
 
-var tooLargeCodes = map[string]bool{
-	"RequestEntityTooLarge":          true,
-	"RequestEntityTooLargeException": true,
-	"RequestTooLargeException":       true, // Lambda Invoke
-	"EntityTooLarge":                 true, // S3
-	"BatchRequestTooLong":            true, // SQS and SNS batches
-	"AWS.SimpleQueueService.BatchRequestTooLong": true,
+// isTooLargeCode tells the codes that mean "too large" by themselves:
+// generic ones, Lambda Invoke's, S3's, and SQS's and SNS's for batches.
+func isTooLargeCode(code string) bool {
+	switch code {
+	case "RequestEntityTooLarge", "RequestEntityTooLargeException", "RequestTooLargeException",
+		"EntityTooLarge", "BatchRequestTooLong", "AWS.SimpleQueueService.BatchRequestTooLong":
+		return true
+	}
+	return false
 }
 
-// validationCodes are the generic refusals that say why only in their
+// isValidationCode tells the generic refusals that say why only in their
 // message; the message is what tells a size refusal from the others.
-var validationCodes = map[string]bool{
-	"InvalidParameterValue": true, "InvalidParameter": true, "ValidationException": true,
-	"ValidationError": true, "InvalidArgument": true, "InvalidRequestContentException": true,
-	"ParameterValueInvalid": true, "MalformedDetail": true,
+func isValidationCode(code string) bool {
+	switch code {
+	case "InvalidParameterValue", "InvalidParameter", "ValidationException", "ValidationError",
+		"InvalidArgument", "InvalidRequestContentException", "ParameterValueInvalid", "MalformedDetail":
+		return true
+	}
+	return false
 }
 
 func isTooLarge(status int, code, msg string) bool {
-	if status == 413 || tooLargeCodes[code] {
+	if status == 413 || isTooLargeCode(code) {
 		return true
 	}
-	if !validationCodes[code] {
+	if !isValidationCode(code) {
 		return false
 	}
 	m := strings.ToLower(msg)

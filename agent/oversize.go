@@ -1,0 +1,74 @@
+package agent
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+
+	"github.com/lambda-destinations/lambda-destinations/agent/destination"
+	"github.com/lambda-destinations/lambda-destinations/agent/record"
+)
+
+// Omitted replaces a payload left out of a record too large for its
+// destination. Location is set when the whole record was stored in the
+// overflow bucket.
+type Omitted struct {
+	Omitted  bool   `json:"destinationsOmitted"`
+	Reason   string `json:"reason"`
+	Size     int    `json:"size"` // bytes of the payload as it was in the record
+	Location string `json:"location,omitempty"`
+}
+
+// fit makes a record that is larger than its destination accepts fit, before
+// sending: the payloads are replaced by markers, and the whole record goes
+// to the overflow bucket or, without one, to the log. Nothing is dropped.
+func (a *Agent) fit(ctx context.Context, j *job) {
+	s, ok := j.to.d.(destination.Sizer)
+	if !ok || j.fitted || len(j.msg.Record) <= s.MaxRecordBytes() {
+		return
+	}
+	a.shrink(ctx, j, fmt.Sprintf("record of %d bytes is over the %d-byte limit of %s", len(j.msg.Record), s.MaxRecordBytes(), j.to.Raw))
+}
+
+// fitRefused does the same for a record the service refused for its size.
+func (a *Agent) fitRefused(ctx context.Context, j *job, err error) {
+	a.shrink(ctx, j, fmt.Sprintf("record of %d bytes refused by %s for its size: %v", len(j.msg.Record), j.to.Raw, err))
+}
+
+func (a *Agent) shrink(ctx context.Context, j *job, reason string) {
+	j.fitted = true
+	if j.rec == nil {
+		return
+	}
+	location := ""
+	if a.overflow != nil {
+		loc, err := a.overflow.Store(ctx, j.msg)
+		if err != nil {
+			a.log.Warn("overflow bucket refused a record", "destination", j.to.Raw, "requestId", j.msg.RequestID, "error", err)
+		}
+		location = loc
+	}
+	if location == "" {
+		// Whole, on the log, so that it can be recovered from CloudWatch Logs.
+		if err := a.lines.Line("WARN", "oversize record", j.msg.Record,
+			"destination", j.to.Raw, "reason", reason, "condition", j.msg.Condition, "requestId", j.msg.RequestID); err != nil {
+			a.log.Error("cannot write oversize record", "requestId", j.msg.RequestID, "error", err)
+		}
+	}
+	small := *j.rec
+	small.RequestPayload = marker(reason, len(j.rec.RequestPayload), location)
+	small.ResponsePayload = marker(reason, len(j.rec.ResponsePayload), location)
+	body, err := record.Marshal(&small)
+	if err != nil {
+		a.log.Error("cannot serialise a shortened record", "requestId", j.msg.RequestID, "error", err)
+		return
+	}
+	j.msg.Record = body
+	a.log.Info("record shortened for its destination", "destination", j.to.Raw, "requestId", j.msg.RequestID,
+		"bytes", len(body), "location", location)
+}
+
+func marker(reason string, size int, location string) json.RawMessage {
+	b, _ := json.Marshal(Omitted{Omitted: true, Reason: reason, Size: size, Location: location})
+	return b
+}
