@@ -76,9 +76,17 @@ func (l *Loop) invoke(ctx context.Context, ev *extapi.Event, now time.Time) {
 	}
 	budget, cancel := context.WithDeadline(ctx, deadline.Add(-l.InvokeMargin))
 	defer cancel()
-	// Results that came in after an earlier wait gave up go out first.
-	l.complete(budget, l.Tracker.TakeCompleted(l.known, l.FunctionTimeout))
+	// Results that came in after an earlier wait gave up go out first; the
+	// runtime may even have answered this invocation already.
+	done := false
+	for _, inv := range l.Tracker.TakeCompleted(l.known, l.FunctionTimeout) {
+		done = done || inv.RequestID == ev.RequestID
+		l.complete(budget, []invocation.Invocation{inv})
+	}
 	l.Listener.Invoked(budget, ev.RequestID, deadline)
+	if done {
+		return
+	}
 
 	if !l.Tracker.Proxied() {
 		if !l.warned {
