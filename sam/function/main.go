@@ -86,6 +86,9 @@ func decide(payload []byte) outcome {
 // the Event shape does not have: httpMethod and requestContext.requestId.
 func apiGatewayProxy(payload []byte) (events.APIGatewayProxyRequest, bool) {
 	var req events.APIGatewayProxyRequest
+	if !bytes.Contains(payload, []byte(`"httpMethod"`)) { // cheap: large test payloads pass here
+		return req, false
+	}
 	if err := json.Unmarshal(payload, &req); err != nil {
 		return req, false
 	}
@@ -123,6 +126,9 @@ func decideAPIGateway(req events.APIGatewayProxyRequest) outcome {
 // isSQS recognises an SQS event: records that all come from aws:sqs.
 func isSQS(payload []byte) bool {
 	var ev events.SQSEvent
+	if !bytes.Contains(payload, []byte(`"aws:sqs"`)) {
+		return false
+	}
 	if err := json.Unmarshal(payload, &ev); err != nil || len(ev.Records) == 0 {
 		return false
 	}
