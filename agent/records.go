@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"fmt"
 	"strconv"
 
 	"github.com/lambda-destinations/lambda-destinations/agent/destination"
@@ -61,7 +62,11 @@ func (a *Agent) enqueue(d route.Delivery, inv invocation.Invocation, rec *record
 	for _, i := range d.Dests {
 		a.pending = append(a.pending, &job{to: a.dests[i], msg: msg, rec: rec})
 	}
+	shed := a.shedLocked()
 	a.mu.Unlock()
+	for _, j := range shed {
+		a.fallback(j, fmt.Errorf("more than %d bytes of records waiting for delivery: written to the log instead", maxPendingBytes))
+	}
 }
 
 // scrub leaves out the payloads DESTINATIONS_INCLUDE does not name and
@@ -89,4 +94,26 @@ func (a *Agent) scrub(inv invocation.Invocation) invocation.Invocation {
 func atoi(s string) int {
 	n, _ := strconv.Atoi(s)
 	return n
+}
+
+// maxPendingBytes bounds the records waiting in memory: the extension shares
+// the function's memory, and a destination that is down for long must not
+// take it. Beyond it, the oldest records go to the log.
+const maxPendingBytes = 16 << 20
+
+// shedLocked takes the oldest pending records out while they weigh more
+// than maxPendingBytes; the caller holds mu and logs them.
+func (a *Agent) shedLocked() []*job {
+	total := 0
+	for _, j := range a.pending {
+		total += len(j.msg.Record)
+	}
+	var shed []*job
+	for total > maxPendingBytes && len(a.pending) > 1 {
+		j := a.pending[0]
+		a.pending = a.pending[1:]
+		total -= len(j.msg.Record)
+		shed = append(shed, j)
+	}
+	return shed
 }
