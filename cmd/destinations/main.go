@@ -102,16 +102,18 @@ func run(ctx context.Context) error {
 		ShutdownMargin:  300 * time.Millisecond,
 	}
 	err = loop.Run(ctx)
-	if err != nil && ctx.Err() != nil {
-		// Stopped by a signal: what is pending goes to the log, not lost.
-		sctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
-		defer cancel()
-		ag.Shutdown(sctx)
+	if err == nil {
+		return nil // SHUTDOWN: the loop has flushed
+	}
+	// Stopped by a signal, or the Extensions API went away: what is pending
+	// goes out, or to the log, in the little time left; never lost silently.
+	sctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
+	defer cancel()
+	ag.Shutdown(sctx)
+	if ctx.Err() != nil {
 		return nil
 	}
-	if err != nil {
-		log.Error("event loop failed", "error", err)
-	}
+	log.Error("event loop failed", "error", err)
 	return err
 }
 
