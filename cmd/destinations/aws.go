@@ -11,25 +11,26 @@ import (
 )
 
 // awsDestinations makes the SQS, SNS, EventBridge, Lambda and S3
-// destinations. They share one SDK configuration, loaded on first use (or
-// by warm, off the invocation path), never before registration.
+// destinations. They share one AWS configuration (credentials, endpoints,
+// connections), read on first use (or by Warm, off the invocation path),
+// never before registration.
 type awsDestinations struct {
 	cfg     *config.Config
 	account string
 	log     *slog.Logger
-	sdk     *awsdest.Config
+	aws     *awsdest.Config
 	used    bool
 }
 
 func newAWSDestinations(cfg *config.Config, account string, log *slog.Logger) *awsDestinations {
-	return &awsDestinations{cfg: cfg, account: account, log: log, sdk: awsdest.NewConfig()}
+	return &awsDestinations{cfg: cfg, account: account, log: log, aws: awsdest.NewConfig()}
 }
 
 // New makes one destination.
 func (a *awsDestinations) New(t destination.Target) (destination.Destination, error) {
 	a.used = true
 	return awsdest.New(t, awsdest.Options{
-		Config:              a.sdk,
+		Config:              a.aws,
 		Account:             a.account,
 		Region:              a.cfg.Region,
 		SQSMaxBytes:         a.cfg.SQSMaxBytes,
@@ -54,10 +55,11 @@ func (a *awsDestinations) Overflow() (destination.Storer, error) {
 	return s, nil
 }
 
-// Warm loads the SDK configuration in the background if any AWS
-// destination is configured, so the first delivery does not wait for it.
+// Warm reads the AWS configuration and fetches the credentials in the
+// background if any AWS destination is configured, so the first delivery
+// does not wait for them.
 func (a *awsDestinations) Warm(ctx context.Context) {
 	if a.used {
-		a.sdk.Warm(ctx)
+		a.aws.Warm(ctx)
 	}
 }

@@ -2,9 +2,12 @@
 // destinations call: SQS (AWS JSON 1.0), SNS (query protocol), EventBridge
 // (AWS JSON 1.1), Lambda Invoke (REST JSON), and S3 through gofakes3.
 //
-// The servers decode the real SDK's requests as they come off the wire,
-// strictly (an unknown field fails the test), check their SigV4 signature
-// against the package's credentials, record every call, and fail on demand.
+// The servers decode requests in the real SDK's wire format as they come
+// off the wire, strictly (an unknown field fails the test), check their
+// SigV4 signature against the package's credentials by signing them again
+// with the SDK's signer, record every call, and fail on demand. Tests send
+// the same message through the SDK and through the destinations' own
+// clients and compare the decoded calls.
 package fakeaws
 
 import (
@@ -69,11 +72,12 @@ func (f Fault) String() string {
 
 // Call is one request a server received, decoded.
 type Call struct {
-	Service   string // signing name: sqs, sns, events, lambda
-	Operation string // SendMessage, SendMessageBatch, Publish, PublishBatch, PutEvents, Invoke
-	Target    string // QueueUrl, TopicArn or function name; empty for PutEvents
+	Service   string // signing name: sqs, sns, events, lambda, s3
+	Operation string // SendMessage, SendMessageBatch, Publish, PublishBatch, PutEvents, Invoke, PutObject
+	Target    string // QueueUrl, TopicArn, function name or bucket; empty for PutEvents
 	Method    string
 	Path      string
+	RawPath   string // Path as sent, escaped
 	Query     url.Values
 	Header    http.Header
 	Auth      Auth
@@ -83,7 +87,7 @@ type Call struct {
 // Entry is one message of a call. Each service fills the fields it has.
 type Entry struct {
 	ID              string // batch entry id
-	Body            string // MessageBody, Message, Detail, Invoke payload
+	Body            string // MessageBody, Message, Detail, Invoke payload, object
 	GroupID         string
 	DeduplicationID string
 	DelaySeconds    int
@@ -97,6 +101,9 @@ type Entry struct {
 	Resources    []string
 	TraceHeader  string
 	Time         string
+
+	// S3
+	Key string
 }
 
 // Attribute is a message attribute.
@@ -209,7 +216,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
 	}
-	auth := checkAuth(r, body, s.svc.signingName())
+	auth := checkAuth(r, body, s.svc.signingName(), false)
 	c, err := s.svc.decode(r, body)
 	if err != nil {
 		// The SDK sent something the fake does not expect: the test
@@ -218,7 +225,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		s.svc.writeError(w, wireError{status: 400, code: "FakeAWSUndecodable", message: err.Error(), sender: true})
 		return
 	}
-	c.Service, c.Method, c.Path, c.Query, c.Header, c.Auth = s.svc.signingName(), r.Method, r.URL.Path, r.URL.Query(), r.Header.Clone(), auth
+	c.Service, c.Method, c.Path, c.RawPath, c.Query, c.Header, c.Auth = s.svc.signingName(), r.Method, r.URL.Path, r.URL.EscapedPath(), r.URL.Query(), r.Header.Clone(), auth
 
 	s.mu.Lock()
 	s.calls = append(s.calls, c)
@@ -249,8 +256,10 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 }
 
 // checkAuth parses the SigV4 Authorization header and signs the request
-// again with the SDK's own signer to compare signatures.
-func checkAuth(r *http.Request, body []byte, service string) Auth {
+// again with the SDK's own signer to compare signatures. A payload hash
+// given in X-Amz-Content-Sha256 must be the body's. s3 signs the path as
+// sent, without escaping it again.
+func checkAuth(r *http.Request, body []byte, service string, s3 bool) Auth {
 	var a Auth
 	h, ok := strings.CutPrefix(r.Header.Get("Authorization"), "AWS4-HMAC-SHA256 ")
 	if !ok {
@@ -296,13 +305,18 @@ func checkAuth(r *http.Request, body []byte, service string) Auth {
 		}
 		again.Header[http.CanonicalHeaderKey(name)] = r.Header.Values(name)
 	}
+	sum := sha256.Sum256(body)
 	payload := r.Header.Get("X-Amz-Content-Sha256")
-	if payload == "" {
-		sum := sha256.Sum256(body)
+	switch {
+	case payload == "":
 		payload = hex.EncodeToString(sum[:])
+	case len(payload) == 64 && payload != hex.EncodeToString(sum[:]):
+		a.Problem = "X-Amz-Content-Sha256 is not the SHA-256 of the body"
+		return a
 	}
 	creds := aws.Credentials{AccessKeyID: AccessKeyID, SecretAccessKey: SecretAccessKey, SessionToken: r.Header.Get("X-Amz-Security-Token")}
-	if err := v4.NewSigner().SignHTTP(context.Background(), creds, again, payload, service, a.Region, t); err != nil {
+	signer := v4.NewSigner(func(o *v4.SignerOptions) { o.DisableURIPathEscaping = s3 })
+	if err := signer.SignHTTP(context.Background(), creds, again, payload, service, a.Region, t); err != nil {
 		a.Problem = "signing again: " + err.Error()
 		return a
 	}

@@ -159,3 +159,72 @@ func TestS3(t *testing.T) {
 		t.Fatal("Object of a missing key: no error")
 	}
 }
+
+// signedPut builds a PutObject request signed as the SDK signs for S3.
+func signedPut(t *testing.T, url, key, body, secret string) *http.Request {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodPut, url+"/b/"+key, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	sum := sha256.Sum256([]byte(body))
+	req.Header.Set("X-Amz-Content-Sha256", hex.EncodeToString(sum[:]))
+	creds := aws.Credentials{AccessKeyID: AccessKeyID, SecretAccessKey: secret}
+	signer := v4.NewSigner(func(o *v4.SignerOptions) { o.DisableURIPathEscaping = true })
+	if err := signer.SignHTTP(context.Background(), creds, req, req.Header.Get("X-Amz-Content-Sha256"), "s3", "us-east-1", time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	return req
+}
+
+func TestS3SignatureCheck(t *testing.T) {
+	tests := []struct {
+		name    string
+		req     func(t *testing.T, url string) *http.Request
+		fault   Fault
+		status  int
+		problem string
+	}{
+		{"valid", func(t *testing.T, url string) *http.Request {
+			return signedPut(t, url, "a/k%3A1", "{}", SecretAccessKey)
+		}, 0, 200, ""},
+		{"wrong secret", func(t *testing.T, url string) *http.Request { return signedPut(t, url, "k", "{}", "wrong") }, 0, 403, "does not match"},
+		{"payload hash not the body's", func(t *testing.T, url string) *http.Request {
+			r := signedPut(t, url, "k", "{}", SecretAccessKey)
+			r.Body, r.ContentLength = io.NopCloser(strings.NewReader("[]")), 2
+			return r
+		}, 0, 403, "X-Amz-Content-Sha256"},
+		{"fault", func(t *testing.T, url string) *http.Request { return signedPut(t, url, "k", "{}", SecretAccessKey) }, NotFound, 404, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := NewS3(t, "b")
+			if tt.fault != 0 {
+				srv.FailNext(tt.fault, 1)
+			}
+			resp, err := http.DefaultClient.Do(tt.req(t, srv.URL))
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != tt.status {
+				t.Errorf("status %d, want %d", resp.StatusCode, tt.status)
+			}
+			calls := srv.Calls()
+			if len(calls) != 1 || calls[0].Operation != "PutObject" || calls[0].Target != "b" {
+				t.Fatalf("calls %+v, want one PutObject to b", calls)
+			}
+			if a := calls[0].Auth; a.Valid != (tt.problem == "") || !strings.Contains(a.Problem, tt.problem) {
+				t.Errorf("Auth %+v, want problem %q", a, tt.problem)
+			}
+			keys, _ := srv.Keys("b")
+			if stored := len(keys) == 1; stored != (tt.status == 200) {
+				t.Errorf("keys %v after status %d", keys, resp.StatusCode)
+			}
+			if tt.status == 200 && (keys[0] != "a/k:1" || calls[0].Entries[0].Key != "a/k:1" || calls[0].RawPath != "/b/a/k%3A1") {
+				t.Errorf("key %q, recorded %q (raw path %s), want a/k:1", keys[0], calls[0].Entries[0].Key, calls[0].RawPath)
+			}
+		})
+	}
+}

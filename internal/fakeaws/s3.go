@@ -1,20 +1,34 @@
 package fakeaws
 
 import (
+	"bytes"
+	"encoding/xml"
 	"fmt"
 	"io"
+	"net/http"
 	"net/http/httptest"
+	"slices"
+	"strings"
+	"sync"
 	"testing"
 
 	"github.com/johannesboyne/gofakes3"
 	"github.com/johannesboyne/gofakes3/backend/s3mem"
 )
 
-// S3 is gofakes3 with its memory backend on 127.0.0.1 and a free port.
-// It serves path-style requests; it does not check signatures.
+// S3 is gofakes3 with its memory backend on 127.0.0.1 and a free port,
+// behind a front that checks each request's SigV4 signature (S3's rules:
+// the path signed as sent, X-Amz-Content-Sha256 the body's), records it,
+// and fails on demand. It serves path-style requests.
 type S3 struct {
 	URL     string
 	Backend *s3mem.Backend
+
+	s3 http.Handler
+
+	mu     sync.Mutex
+	calls  []Call
+	faults []Fault
 }
 
 // NewS3 starts an S3 server holding the given (empty) buckets.
@@ -26,9 +40,97 @@ func NewS3(tb testing.TB, buckets ...string) *S3 {
 			tb.Fatalf("fakeaws S3: creating bucket %s: %v", b, err)
 		}
 	}
-	srv := httptest.NewServer(gofakes3.New(backend).Server())
+	s := &S3{Backend: backend, s3: gofakes3.New(backend).Server()}
+	srv := httptest.NewServer(http.HandlerFunc(s.serve))
 	tb.Cleanup(srv.Close)
-	return &S3{URL: srv.URL, Backend: backend}
+	s.URL = srv.URL
+	return s
+}
+
+// Calls returns the requests received so far. Only PutObject is decoded
+// (Target the bucket, Entries[0] the key and the object); other requests
+// are recorded with their method as Operation.
+func (s *S3) Calls() []Call {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.calls)
+}
+
+// FailNext makes the next n requests fail with f.
+func (s *S3) FailNext(f Fault, n int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for range n {
+		s.faults = append(s.faults, f)
+	}
+}
+
+func (s *S3) serve(w http.ResponseWriter, r *http.Request) {
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	c := Call{Service: "s3", Operation: r.Method, Method: r.Method, Path: r.URL.Path, RawPath: r.URL.EscapedPath(), Query: r.URL.Query(), Header: r.Header.Clone()}
+	c.Auth = checkAuth(r, body, "s3", true)
+	bucket, key, _ := strings.Cut(strings.TrimPrefix(r.URL.Path, "/"), "/")
+	c.Target = bucket
+	if r.Method == http.MethodPut && key != "" && r.Header.Get("X-Amz-Copy-Source") == "" {
+		c.Operation = "PutObject"
+		c.Entries = []Entry{{Key: key, Body: string(body)}}
+	}
+	s.mu.Lock()
+	s.calls = append(s.calls, c)
+	var fault Fault
+	if len(s.faults) > 0 {
+		fault, s.faults = s.faults[0], s.faults[1:]
+	}
+	s.mu.Unlock()
+	switch {
+	case !c.Auth.Valid:
+		e := s3Fault(badSignature)
+		e.message += ": " + c.Auth.Problem
+		writeS3Error(w, e)
+	case fault != 0:
+		writeS3Error(w, s3Fault(fault))
+	default:
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		s.s3.ServeHTTP(w, r)
+	}
+}
+
+func s3Fault(f Fault) wireError {
+	switch f {
+	case Throttle:
+		return wireError{status: 503, code: "SlowDown", message: "Please reduce your request rate."}
+	case ServerError:
+		return wireError{status: 500, code: "InternalError", message: "We encountered an internal error. Please try again."}
+	case TooLarge:
+		return wireError{status: 400, code: "EntityTooLarge", message: "Your proposed upload exceeds the maximum allowed object size."}
+	case NotFound:
+		return wireError{status: 404, code: "NoSuchBucket", message: "The specified bucket does not exist"}
+	case AccessDenied:
+		return wireError{status: 403, code: "AccessDenied", message: "Access Denied"}
+	}
+	return wireError{status: 403, code: "SignatureDoesNotMatch", message: "The request signature we calculated does not match the signature you provided."}
+}
+
+func writeS3Error(w http.ResponseWriter, e wireError) {
+	b, err := xml.Marshal(struct {
+		XMLName   xml.Name `xml:"Error"`
+		Code      string
+		Message   string
+		RequestId string
+	}{Code: e.code, Message: e.message, RequestId: "fakeaws-s3"})
+	if err != nil {
+		http.Error(w, err.Error(), 500)
+		return
+	}
+	w.Header().Set("Content-Type", "application/xml")
+	w.Header().Set("X-Amz-Request-Id", "fakeaws-s3")
+	w.WriteHeader(e.status)
+	w.Write([]byte(xml.Header))
+	w.Write(b)
 }
 
 // Object returns an object's bytes and metadata (Content-Type among them).

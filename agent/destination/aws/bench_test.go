@@ -1,28 +1,38 @@
 package awsdest
 
 import (
+	"net/url"
 	"testing"
 
 	"github.com/lambda-destinations/lambda-destinations/internal/fakeaws"
 )
 
-// BenchmarkBuild measures turning one 1 KiB record into what the SDK is
-// given: the batch entry (SQS, SNS, EventBridge, with its size), the
-// Invoke input, the PutObject input (key: timestamp read, UUID).
+// BenchmarkBuild measures serialising one 1 KiB record into the request
+// each destination sends: the SendMessageBatch body, the PublishBatch form,
+// the PutEvents body (with the entry's size), the Invoke call, the
+// PutObject call (key: timestamp read, UUID; checksums).
 func BenchmarkBuild(b *testing.B) {
 	m := message("Success", 1024)
 	b.Run("sqs", func(b *testing.B) {
 		d := newDest(b, "arn:aws:sqs:us-east-1:123456789012:q.fifo", Options{}).(*sqsDest)
 		b.ReportAllocs()
 		for b.Loop() {
-			_ = d.sqsEntry("0", m)
+			in := struct {
+				QueueUrl string
+				Entries  []sqsMessage
+			}{"https://sqs.us-east-1.amazonaws.com/123456789012/q.fifo", []sqsMessage{d.sqsEntry("0", m)}}
+			if _, err := sqsCall("SendMessageBatch", in); err != nil {
+				b.Fatal(err)
+			}
 		}
 	})
 	b.Run("sns", func(b *testing.B) {
 		d := newDest(b, "arn:aws:sns:us-east-1:123456789012:t.fifo", Options{}).(*snsDest)
 		b.ReportAllocs()
 		for b.Loop() {
-			_ = d.snsEntry("0", m)
+			v := url.Values{"TopicArn": {d.target.Raw}}
+			d.snsEntry(v, "PublishBatchRequestEntries.member.1.", m)
+			_ = snsCall("PublishBatch", v, m.TraceID)
 			_ = snsSize(m)
 		}
 	})
@@ -30,30 +40,33 @@ func BenchmarkBuild(b *testing.B) {
 		d := newDest(b, bus, Options{}).(*busDest)
 		b.ReportAllocs()
 		for b.Loop() {
-			_ = entrySize(d.busEntry(m))
+			e := d.busEntry(m)
+			_ = entrySize(e)
+			if _, err := putEventsCall([]busEntry{e}); err != nil {
+				b.Fatal(err)
+			}
 		}
 	})
 	b.Run("lambda", func(b *testing.B) {
 		d := newDest(b, "arn:aws:lambda:us-east-1:123456789012:function:f", Options{}).(*lambdaDest)
 		b.ReportAllocs()
 		for b.Loop() {
-			_ = d.invokeInput(m)
+			_ = d.invokeCall(m)
 		}
 	})
 	b.Run("s3", func(b *testing.B) {
 		d := newDest(b, "arn:aws:s3:::b", Options{}).(*s3Dest)
 		b.ReportAllocs()
 		for b.Loop() {
-			if _, err := d.putInput(m); err != nil {
+			if _, _, err := d.putObjectCall(m); err != nil {
 				b.Fatal(err)
 			}
 		}
 	})
 }
 
-// BenchmarkSend measures one Send of a 1 KiB record through the real SDK
-// client (serialisation, SigV4, the answer's parsing) to a fake on the
-// loopback interface.
+// BenchmarkSend measures one Send of a 1 KiB record (serialisation, SigV4,
+// the answer's parsing) to a fake on the loopback interface.
 func BenchmarkSend(b *testing.B) {
 	m := message("Success", 1024)
 	tests := []struct {
@@ -86,11 +99,11 @@ func BenchmarkSend(b *testing.B) {
 	}
 }
 
-// BenchmarkFirstUse measures what the first send pays once: loading the
-// shared configuration and building a client.
+// BenchmarkFirstUse measures what the first send pays once: reading the
+// environment and building a client.
 func BenchmarkFirstUse(b *testing.B) {
 	awsEnv(b)
-	b.Run("LoadDefaultConfig", func(b *testing.B) {
+	b.Run("read the environment", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
 			if _, err := NewConfig().Load(ctxT(b)); err != nil {

@@ -1,29 +1,39 @@
 // Package awsdest delivers records to AWS services: SQS, SNS, EventBridge,
-// Lambda and S3. Clients use the SDK's standard configuration chain
-// (credentials, region, AWS_ENDPOINT_URL and AWS_ENDPOINT_URL_<SERVICE>),
-// loaded once, on Warm or on the first send: creating destinations does no
-// I/O and keeps the configuration off the start-up path.
+// Lambda and S3.
+//
+// It speaks each service's wire protocol itself, on the SDK's core only
+// (credentials, SigV4 signing): the SDK's service clients and its
+// configuration loader would triple the size of the extension and add
+// milliseconds of package initialisation to every cold start. Requests
+// are those the SDK sends (the tests compare them), to the endpoints its
+// rules resolve, with the credentials and endpoint variables of its
+// environment chain: AWS_ACCESS_KEY_ID…, AWS_CONTAINER_CREDENTIALS_*,
+// AWS_REGION, AWS_ENDPOINT_URL, AWS_ENDPOINT_URL_<SERVICE>,
+// AWS_IGNORE_CONFIGURED_ENDPOINT_URLS, AWS_USE_FIPS_ENDPOINT and
+// AWS_USE_DUALSTACK_ENDPOINT. Profiles, web identity and the instance
+// metadata service are not supported.
+//
+// The environment is read once, on Warm or on the first send: creating
+// destinations does no I/O and keeps it off the start-up path.
 package awsdest
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
+	"crypto/tls"
 	"encoding/hex"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
-	"slices"
+	"os"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
-	"github.com/aws/aws-sdk-go-v2/aws/retry"
-	"github.com/aws/aws-sdk-go-v2/config"
-	"github.com/aws/smithy-go/middleware"
-	smithyhttp "github.com/aws/smithy-go/transport/http"
 
 	"github.com/lambda-destinations/lambda-destinations/agent/destination"
 )
@@ -50,14 +60,15 @@ type Sizer = destination.Sizer
 
 // Options configures a destination.
 type Options struct {
-	// Config is the SDK configuration shared by all AWS destinations;
-	// nil gives the destination a private one.
+	// Config is the configuration shared by all AWS destinations (the
+	// environment, credentials, HTTP connections); nil gives the
+	// destination a private one.
 	Config *Config
 
 	// FunctionARN is the ARN (qualified or not) of the function the
 	// extension runs in; Account and Region default to its parts. A Lambda
 	// destination in the same account and region is invoked by name, and
-	// S3 clients use Region.
+	// S3 requests go to Region (AWS_REGION when none).
 	FunctionARN string
 	Account     string
 	Region      string
@@ -67,7 +78,8 @@ type Options struct {
 	SQSMaxBytes         int
 	EventBridgeMaxBytes int
 
-	// HTTPClient replaces the SDK's client (which honours HTTP(S)_PROXY).
+	// HTTPClient replaces the Config's client (which honours
+	// HTTP(S)_PROXY and does not follow redirects).
 	HTTPClient *http.Client
 
 	// Logger receives the few events worth logging; nil discards them.
@@ -76,7 +88,7 @@ type Options struct {
 
 // New returns the destination for an AWS target: sqs, sns, events, lambda
 // or s3. Every one of them also implements Sizer; SQS, SNS and EventBridge
-// implement Batcher.
+// implement Batcher, S3 destination.Storer.
 func New(target destination.Target, opts Options) (destination.Destination, error) {
 	if opts.Config == nil {
 		opts.Config = NewConfig()
@@ -123,7 +135,7 @@ func maxBytes(service string, v int) (int, error) {
 type common struct {
 	target destination.Target
 	conf   *Config
-	http   *http.Client
+	http   *http.Client // nil: the Config's
 	log    *slog.Logger
 }
 
@@ -131,6 +143,20 @@ type common struct {
 // service (configuration, local checks).
 func (c common) named(err error) error {
 	return fmt.Errorf("destination %s: %w", c.target.Raw, err)
+}
+
+// connect loads the configuration and makes the client for svc in region
+// (bucket for S3 only).
+func (c common) connect(ctx context.Context, svc service, region, bucket string, proto protocol) (*client, error) {
+	s, err := c.conf.Load(ctx)
+	if err != nil {
+		return nil, err
+	}
+	ep, err := s.endpoints.resolve(svc, region, bucket)
+	if err != nil {
+		return nil, fmt.Errorf("%s endpoint: %w", svc.name, err)
+	}
+	return newClient(svc, region, ep, proto, s.Credentials, cmp.Or(c.http, c.conf.httpClient())), nil
 }
 
 // self is the function the extension runs in.
@@ -174,46 +200,78 @@ func functionName(m destination.Message) string {
 	return destination.FunctionName(m.FunctionARN)
 }
 
-// loadTimeout bounds loading the configuration (which reads files and the
-// environment, and no network unless a profile asks for it).
+// loadTimeout bounds reading the configuration, and fetching credentials
+// on Warm.
 const loadTimeout = 10 * time.Second
 
-// Config is the AWS SDK configuration shared by the AWS destinations. It is
-// loaded from the standard chain once, on Warm or on first use; a failed
-// load is tried again on the next use.
+// Config is what the AWS destinations share: the settings read from the
+// environment once, on Warm or on first use (a failed read is tried again
+// on the next use), the credentials, and the HTTP connections.
 type Config struct {
-	optFns []func(*config.LoadOptions) error
+	// read reads the settings; the tests replace it.
+	read func(context.Context) (*Settings, error)
 
 	mu      sync.Mutex
 	current *loading
+
+	httpOnce sync.Once
+	http     *http.Client
+}
+
+// Settings is what a Config reads from the environment.
+type Settings struct {
+	// Region is AWS_REGION or AWS_DEFAULT_REGION: where S3 requests go
+	// when the destination was given no region.
+	Region string
+	// Credentials are cached: renewed only when they expire.
+	Credentials aws.CredentialsProvider
+	// CredentialSource says where they come from, for logs and tests.
+	CredentialSource string
+
+	endpoints endpointSettings
 }
 
 type loading struct {
-	done chan struct{}
-	cfg  aws.Config
-	err  error
+	done     chan struct{}
+	settings *Settings
+	err      error
 }
 
-// NewConfig returns a Config that has not loaded anything yet. optFns are
-// passed to config.LoadDefaultConfig; retries are always set to one attempt
-// per call, as the agent retries by itself.
-func NewConfig(optFns ...func(*config.LoadOptions) error) *Config {
-	return &Config{optFns: optFns}
+// NewConfig returns a Config that has read nothing yet.
+func NewConfig() *Config {
+	c := &Config{}
+	c.read = func(ctx context.Context) (*Settings, error) {
+		return readSettings(ctx, os.Getenv, net.DefaultResolver.LookupHost)
+	}
+	return c
 }
 
-// Warm starts loading the configuration in the background and returns at
-// once. The load keeps ctx's values but not its cancellation: it is shared,
-// and one caller giving up must not fail it for the others.
-func (c *Config) Warm(ctx context.Context) { c.start(ctx) }
+// Warm starts reading the configuration and fetching the credentials in
+// the background, and returns at once. The work keeps ctx's values but not
+// its cancellation: it is shared, and one caller giving up must not fail
+// it for the others.
+func (c *Config) Warm(ctx context.Context) {
+	l := c.start(ctx)
+	ctx = context.WithoutCancel(ctx)
+	go func() {
+		<-l.done
+		if l.err != nil {
+			return // the first send reports it
+		}
+		ctx, cancel := context.WithTimeout(ctx, loadTimeout)
+		defer cancel()
+		_, _ = l.settings.Credentials.Retrieve(ctx) // cached for the first send
+	}()
+}
 
-// Load returns the configuration, loading it if needed; ctx bounds the wait.
-func (c *Config) Load(ctx context.Context) (aws.Config, error) {
+// Load returns the settings, reading them if needed; ctx bounds the wait.
+func (c *Config) Load(ctx context.Context) (*Settings, error) {
 	l := c.start(ctx)
 	select {
 	case <-l.done:
-		return l.cfg, l.err
+		return l.settings, l.err
 	case <-ctx.Done():
-		return aws.Config{}, fmt.Errorf("waiting for the AWS configuration: %w", context.Cause(ctx))
+		return nil, fmt.Errorf("waiting for the AWS configuration: %w", context.Cause(ctx))
 	}
 }
 
@@ -232,29 +290,65 @@ func (c *Config) start(ctx context.Context) *loading {
 	}
 	l := &loading{done: make(chan struct{})}
 	c.current = l
-	opts := append(slices.Clone(c.optFns),
-		// One attempt per call, and no client-side rate limiting that could
-		// block a send: the agent owns retries and their backoff. A custom
-		// retryer also makes the SDK ignore AWS_MAX_ATTEMPTS and
-		// AWS_RETRY_MODE.
-		config.WithRetryer(func() aws.Retryer {
-			return retry.NewStandard(func(o *retry.StandardOptions) {
-				o.MaxAttempts = 1
-				o.RateLimiter = ratelimit.None
-			})
-		}),
-	)
 	ctx = context.WithoutCancel(ctx)
 	go func() {
 		defer close(l.done)
 		ctx, cancel := context.WithTimeout(ctx, loadTimeout)
 		defer cancel()
-		l.cfg, l.err = config.LoadDefaultConfig(ctx, opts...)
+		l.settings, l.err = c.read(ctx)
 		if l.err != nil {
 			l.err = fmt.Errorf("loading the AWS configuration: %w", l.err)
 		}
 	}()
 	return l
+}
+
+// readSettings reads the environment as the SDK's default chain does.
+func readSettings(ctx context.Context, getenv func(string) string, lookupHost func(context.Context, string) ([]string, error)) (*Settings, error) {
+	s := &Settings{Region: cmp.Or(getenv("AWS_REGION"), getenv("AWS_DEFAULT_REGION"))}
+	var err error
+	if s.endpoints.fips, err = envBool(getenv, "AWS_USE_FIPS_ENDPOINT"); err != nil {
+		return nil, err
+	}
+	if s.endpoints.dualStack, err = envBool(getenv, "AWS_USE_DUALSTACK_ENDPOINT"); err != nil {
+		return nil, err
+	}
+	ignore, err := envBool(getenv, "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS")
+	if err != nil {
+		return nil, err
+	}
+	if !ignore {
+		s.endpoints.global = getenv("AWS_ENDPOINT_URL")
+		for _, svc := range []service{sqsService, snsService, eventsService, lambdaService, s3Service} {
+			if u := getenv("AWS_ENDPOINT_URL_" + svc.envID); u != "" {
+				if s.endpoints.services == nil {
+					s.endpoints.services = map[string]string{}
+				}
+				s.endpoints.services[svc.envID] = u
+			}
+		}
+	}
+	if s.Credentials, s.CredentialSource, err = credentialsFrom(ctx, getenv, lookupHost); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// httpClient is the client of the destinations given none: one pool of
+// connections for all. It honours HTTP(S)_PROXY and NO_PROXY, and returns
+// redirects instead of following them (S3 answers a bucket in another
+// region so, and a signed request must not go elsewhere).
+func (c *Config) httpClient() *http.Client {
+	c.httpOnce.Do(func() {
+		t := http.DefaultTransport.(*http.Transport).Clone()
+		t.MaxIdleConnsPerHost = 10
+		t.TLSClientConfig = &tls.Config{MinVersion: tls.VersionTLS12}
+		c.http = &http.Client{
+			Transport:     t,
+			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+		}
+	})
+	return c.http
 }
 
 // lazy holds a client built on first use from the shared configuration.
@@ -264,31 +358,29 @@ type lazy[T any] struct {
 	built bool
 }
 
-// get returns the client, building it with build on first use. The
-// configuration is awaited outside the lock so that ctx bounds the wait.
-func (l *lazy[T]) get(ctx context.Context, conf *Config, build func(aws.Config) (T, error)) (T, error) {
+// get returns the value, building it on first use. build may wait for
+// the configuration, so it runs outside the lock: ctx bounds the wait, and
+// when two callers build at once the first value stored wins.
+func (l *lazy[T]) get(build func() (T, error)) (T, error) {
 	l.mu.Lock()
 	v, ok := l.value, l.built
 	l.mu.Unlock()
 	if ok {
 		return v, nil
 	}
-	cfg, err := conf.Load(ctx)
+	v, err := build()
 	if err != nil {
 		return v, err
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if !l.built {
-		if l.value, err = build(cfg); err != nil {
-			return l.value, err
-		}
-		l.built = true
+		l.value, l.built = v, true
 	}
 	return l.value, nil
 }
 
-// reset drops the client so that the next get builds a new one.
+// reset drops the value so that the next get builds a new one.
 func (l *lazy[T]) reset() {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -326,20 +418,4 @@ func split(idx []int, size func(int) int, maxEntries, maxBytes int) [][]int {
 		out = append(out, cur)
 	}
 	return out
-}
-
-// traceHeader sends the invocation's X-Ray header with the request, where
-// the service reads it (SNS, Lambda): the trace continues, and Lambda's
-// recursive loop detection sees the chain. It goes before the SDK's
-// recursion detection, which keeps a header already set.
-func traceHeader(id string) func(*middleware.Stack) error {
-	return func(s *middleware.Stack) error {
-		return s.Build.Add(middleware.BuildMiddlewareFunc("DestinationsTraceHeader",
-			func(ctx context.Context, in middleware.BuildInput, next middleware.BuildHandler) (middleware.BuildOutput, middleware.Metadata, error) {
-				if req, ok := in.Request.(*smithyhttp.Request); ok {
-					req.Header.Set("X-Amzn-Trace-Id", id)
-				}
-				return next.HandleBuild(ctx, in)
-			}), middleware.Before)
-	}
 }

@@ -14,8 +14,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/config"
-
 	"github.com/lambda-destinations/lambda-destinations/agent/destination"
 	"github.com/lambda-destinations/lambda-destinations/internal/fakeaws"
 )
@@ -27,9 +25,10 @@ const (
 	traceID   = "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1"
 )
 
-// awsEnv isolates the SDK from the machine (no profile files, no IMDS, no
-// AWS_* of the caller), gives it the fakes' credentials and region
-// us-east-1, and sets the given variables (AWS_ENDPOINT_URL_SQS…).
+// awsEnv isolates the clients from the machine (no AWS_* of the caller;
+// for the SDK's reference clients, no profile files, no IMDS), gives them
+// the fakes' credentials and region us-east-1, and sets the given
+// variables (AWS_ENDPOINT_URL_SQS…).
 func awsEnv(t testing.TB, vars ...string) {
 	t.Helper()
 	for _, kv := range os.Environ() {
@@ -180,17 +179,34 @@ func TestMaxRecordBytes(t *testing.T) {
 	}
 }
 
+// countingConfig is a Config that counts its reads of the environment,
+// and fails or blocks a read when fail says so.
+func countingConfig(loads *atomic.Int32, fail func(n int32) error) *Config {
+	c := NewConfig()
+	read := c.read
+	c.read = func(ctx context.Context) (*Settings, error) {
+		n := loads.Add(1)
+		if fail != nil {
+			if err := fail(n); err != nil {
+				return nil, err
+			}
+		}
+		return read(ctx)
+	}
+	return c
+}
+
 func TestConfigLoadsOnceAndShares(t *testing.T) {
 	awsEnv(t)
 	var loads atomic.Int32
-	conf := NewConfig(func(*config.LoadOptions) error { loads.Add(1); return nil })
+	conf := countingConfig(&loads, nil)
 	conf.Warm(context.Background())
 	var wg sync.WaitGroup
 	for range 20 {
 		wg.Go(func() {
-			cfg, err := conf.Load(ctxT(t))
-			if err != nil || cfg.Region != "us-east-1" {
-				t.Errorf("Load: region %q, %v", cfg.Region, err)
+			s, err := conf.Load(ctxT(t))
+			if err != nil || s.Region != "us-east-1" || s.CredentialSource != "environment" {
+				t.Errorf("Load: %+v, %v", s, err)
 			}
 		})
 	}
@@ -198,17 +214,18 @@ func TestConfigLoadsOnceAndShares(t *testing.T) {
 	if n := loads.Load(); n != 1 {
 		t.Errorf("loaded %d times, want 1", n)
 	}
-	cfg, _ := conf.Load(ctxT(t))
-	if r := cfg.Retryer(); r.MaxAttempts() != 1 {
-		t.Errorf("retryer MaxAttempts %d, want 1", r.MaxAttempts())
+	s, _ := conf.Load(ctxT(t))
+	creds, err := s.Credentials.Retrieve(ctxT(t))
+	if err != nil || creds.AccessKeyID != fakeaws.AccessKeyID {
+		t.Errorf("credentials %+v, %v", creds, err)
 	}
 }
 
 func TestConfigRetriesFailedLoad(t *testing.T) {
 	awsEnv(t)
 	var loads atomic.Int32
-	conf := NewConfig(func(*config.LoadOptions) error {
-		if loads.Add(1) == 1 {
+	conf := countingConfig(&loads, func(n int32) error {
+		if n == 1 {
 			return errors.New("no config yet")
 		}
 		return nil
@@ -228,7 +245,8 @@ func TestConfigRetriesFailedLoad(t *testing.T) {
 func TestConfigLoadHonoursContext(t *testing.T) {
 	awsEnv(t)
 	release := make(chan struct{})
-	conf := NewConfig(func(*config.LoadOptions) error { <-release; return nil })
+	var loads atomic.Int32
+	conf := countingConfig(&loads, func(int32) error { <-release; return nil })
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
 	defer cancel()
 	if _, err := conf.Load(ctx); !errors.Is(err, context.DeadlineExceeded) {
@@ -246,7 +264,7 @@ func TestConcurrentFirstSends(t *testing.T) {
 	srv := fakeaws.NewSQS(t)
 	awsEnv(t, "AWS_ENDPOINT_URL_SQS", srv.URL)
 	var loads atomic.Int32
-	conf := NewConfig(func(*config.LoadOptions) error { loads.Add(1); return nil })
+	conf := countingConfig(&loads, nil)
 	a := newDest(t, "arn:aws:sqs:us-east-1:123456789012:a", Options{Config: conf})
 	b := newDest(t, "arn:aws:sqs:us-east-1:123456789012:b", Options{Config: conf})
 	var wg sync.WaitGroup
@@ -268,8 +286,11 @@ func TestConcurrentFirstSends(t *testing.T) {
 	if n := len(srv.Calls()); n != 16 {
 		t.Errorf("%d calls, want 16", n)
 	}
-	if a.(*sqsDest).conn.value.client == b.(*sqsDest).conn.value.client {
+	if a.(*sqsDest).conn.value == b.(*sqsDest).conn.value {
 		t.Error("two destinations share one client; want one each (their regions may differ)")
+	}
+	if a.(*sqsDest).conn.value.http != b.(*sqsDest).conn.value.http {
+		t.Error("two destinations have their own HTTP clients; want the Config's, one pool of connections")
 	}
 }
 
@@ -288,7 +309,7 @@ func TestOneAttemptPerSend(t *testing.T) {
 	}
 }
 
-// Options.HTTPClient replaces the SDK's.
+// Options.HTTPClient replaces the Config's.
 func TestHTTPClientOption(t *testing.T) {
 	srv := fakeaws.NewSQS(t)
 	awsEnv(t, "AWS_ENDPOINT_URL_SQS", srv.URL)
@@ -417,7 +438,7 @@ func TestDedupID(t *testing.T) {
 	}
 }
 
-// The SDK's HTTP client honours HTTP_PROXY. Go reads the proxy settings
+// The Config's HTTP client honours HTTP_PROXY. Go reads the proxy settings
 // once per process, so the send runs in a child process of this test.
 func TestHTTPProxyFromEnvironment(t *testing.T) {
 	if os.Getenv("AWSDEST_PROXY_CHILD") != "" {
@@ -451,7 +472,8 @@ func TestHTTPProxyChild(t *testing.T) {
 // destination.
 func TestConfigErrorNamesDestination(t *testing.T) {
 	awsEnv(t)
-	conf := NewConfig(func(*config.LoadOptions) error { return errors.New("broken profile") })
+	var loads atomic.Int32
+	conf := countingConfig(&loads, func(int32) error { return errors.New("broken profile") })
 	for _, raw := range []string{
 		"arn:aws:sqs:us-east-1:123456789012:q",
 		"arn:aws:sns:us-east-1:123456789012:t",

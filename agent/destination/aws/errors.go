@@ -3,9 +3,9 @@ package awsdest
 import (
 	"errors"
 	"fmt"
+	"net/http"
 	"strings"
 
-	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/smithy-go"
 
 	"github.com/lambda-destinations/lambda-destinations/agent/destination"
@@ -39,6 +39,51 @@ func (e *EntryError) ErrorFault() smithy.ErrorFault {
 	return smithy.FaultServer
 }
 
+// APIError is a service's refusal of a whole request: an answer other
+// than 2xx.
+type APIError struct {
+	Operation  string // SendMessage, Publish, PutEvents, Invoke, PutObject…
+	StatusCode int
+	Code       string // the service's error code, "" when it gave none
+	Message    string
+	RequestID  string
+	Header     http.Header // of the answer
+
+	region    string // S3's <Region>, when it names the bucket's
+	clockSkew bool   // refused while our clock was off by minutes
+}
+
+func (e *APIError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s: HTTP %d", e.Operation, e.StatusCode)
+	if e.Code != "" {
+		b.WriteString(" " + e.Code)
+	}
+	if e.Message != "" {
+		b.WriteString(": " + e.Message)
+	}
+	if e.RequestID != "" {
+		b.WriteString(" (request id " + e.RequestID + ")")
+	}
+	if e.clockSkew {
+		b.WriteString(" (the clocks differ: the next request is signed with the server's time)")
+	}
+	return b.String()
+}
+
+// ErrorCode, ErrorMessage and ErrorFault make an APIError a smithy.APIError.
+func (e *APIError) ErrorCode() string    { return e.Code }
+func (e *APIError) ErrorMessage() string { return e.Message }
+func (e *APIError) ErrorFault() smithy.ErrorFault {
+	switch {
+	case e.StatusCode >= 500:
+		return smithy.FaultServer
+	case e.StatusCode >= 400:
+		return smithy.FaultClient
+	}
+	return smithy.FaultUnknown
+}
+
 type class int
 
 const (
@@ -69,19 +114,16 @@ func classify(err error) class {
 	if errors.As(err, &ee) {
 		return classifyAPI(0, ee.Code, ee.Message, ee.SenderFault)
 	}
-	var re *awshttp.ResponseError
-	if !errors.As(err, &re) {
+	var ae *APIError
+	if !errors.As(err, &ae) {
 		// No answer from the service: connection error, timeout,
 		// cancellation, bad local configuration. Trying later may work.
 		return retryable
 	}
-	status := re.HTTPStatusCode()
-	var code, msg string
-	var ae smithy.APIError
-	if errors.As(err, &ae) {
-		code, msg = ae.ErrorCode(), ae.ErrorMessage()
+	if ae.clockSkew {
+		return retryable
 	}
-	return classifyAPI(status, code, msg, status >= 400 && status < 500)
+	return classifyAPI(ae.StatusCode, ae.Code, ae.Message, ae.StatusCode >= 400 && ae.StatusCode < 500)
 }
 
 // classifyAPI decides from what the service said. sender reports that the
@@ -100,8 +142,8 @@ func classifyAPI(status int, code, msg string, sender bool) class {
 
 // isRetryableCode tells the refusals that say "not now" rather than
 // "never": throttling (some services send it as a 400, SQS even as a 403),
-// timeouts, clock skew (the SDK corrects its offset for the next attempt),
-// transient state. A switch rather than a map: no work at package init.
+// timeouts, clock skew (the client corrects its offset for the next
+// attempt), transient state. A switch rather than a map: no work at package init.
 func isRetryableCode(code string) bool {
 	switch code {
 	case // the SDK's throttle and timeout codes (retry.DefaultThrottleErrorCodes)

@@ -2,11 +2,9 @@ package awsdest
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
-
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
-	"github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
+	"net/http"
 
 	"github.com/lambda-destinations/lambda-destinations/agent/destination"
 )
@@ -26,7 +24,7 @@ type busDest struct {
 	common
 	maxBytes  int // of an entry, and of a request
 	recordMax int
-	client    lazy[*eventbridge.Client]
+	client    lazy[*client]
 }
 
 func newEventBridge(c common, maxBytes int, s self) *busDest {
@@ -42,54 +40,54 @@ func newEventBridge(c common, maxBytes int, s self) *busDest {
 // (source, detail type, resources).
 func (d *busDest) MaxRecordBytes() int { return d.recordMax }
 
-func (d *busDest) connect(ctx context.Context) (*eventbridge.Client, error) {
-	client, err := d.client.get(ctx, d.conf, func(cfg aws.Config) (*eventbridge.Client, error) {
-		return eventbridge.NewFromConfig(cfg, func(o *eventbridge.Options) {
-			o.Region = d.target.ARN.Region
-			if d.http != nil {
-				o.HTTPClient = d.http
-			}
-		}), nil
+func (d *busDest) connect(ctx context.Context) (*client, error) {
+	c, err := d.client.get(func() (*client, error) {
+		return d.common.connect(ctx, eventsService, d.target.ARN.Region, "", awsJSON)
 	})
 	if err != nil {
 		return nil, d.named(err)
 	}
-	return client, nil
+	return c, nil
+}
+
+// busEntry is a PutEvents entry. Time is never set: EventBridge stamps the
+// event when it receives it.
+type busEntry struct {
+	Source       string
+	DetailType   string
+	Detail       string
+	Resources    []string `json:",omitempty"`
+	EventBusName string
+	TraceHeader  string `json:",omitempty"`
 }
 
 // busEntry is the PutEvents entry for m, in the shape of a native Lambda
 // destination's event.
-func (d *busDest) busEntry(m destination.Message) types.PutEventsRequestEntry {
+func (d *busDest) busEntry(m destination.Message) busEntry {
 	detailType := busFailure
 	if m.Condition == "Success" {
 		detailType = busSuccess
 	}
-	e := types.PutEventsRequestEntry{
-		EventBusName: aws.String(d.target.Raw),
-		Source:       aws.String(busSource),
-		DetailType:   aws.String(detailType),
-		Detail:       aws.String(string(m.Record)),
+	e := busEntry{
+		EventBusName: d.target.Raw,
+		Source:       busSource,
+		DetailType:   detailType,
+		Detail:       string(m.Record),
 		Resources:    []string{d.target.Raw},
+		TraceHeader:  m.TraceID,
 	}
 	if m.FunctionARN != "" {
 		e.Resources = append(e.Resources, unqualified(m.FunctionARN))
-	}
-	if m.TraceID != "" {
-		e.TraceHeader = aws.String(m.TraceID)
 	}
 	return e
 }
 
 // entrySize counts an entry as EventBridge does ("Calculating PutEvents
-// event entry size"): 14 bytes for Time if set, then the UTF-8 bytes of
-// Source, DetailType, Detail and each resource. EventBusName and
-// TraceHeader do not count.
-func entrySize(e types.PutEventsRequestEntry) int {
-	n := 0
-	if e.Time != nil {
-		n += 14
-	}
-	n += len(aws.ToString(e.Source)) + len(aws.ToString(e.DetailType)) + len(aws.ToString(e.Detail))
+// event entry size"): 14 bytes for Time if set (never here), then the
+// UTF-8 bytes of Source, DetailType, Detail and each resource.
+// EventBusName and TraceHeader do not count.
+func entrySize(e busEntry) int {
+	n := len(e.Source) + len(e.DetailType) + len(e.Detail)
 	for _, r := range e.Resources {
 		n += len(r)
 	}
@@ -105,7 +103,7 @@ func (d *busDest) Send(ctx context.Context, m destination.Message) error {
 // only.
 func (d *busDest) SendBatch(ctx context.Context, ms []destination.Message) []error {
 	errs := make([]error, len(ms))
-	entries := make([]types.PutEventsRequestEntry, len(ms))
+	entries := make([]busEntry, len(ms))
 	sizes := make([]int, len(ms))
 	todo := make([]int, 0, len(ms))
 	for i, m := range ms {
@@ -120,7 +118,7 @@ func (d *busDest) SendBatch(ctx context.Context, ms []destination.Message) []err
 	if len(todo) == 0 {
 		return errs
 	}
-	client, err := d.connect(ctx)
+	c, err := d.connect(ctx)
 	if err != nil {
 		for _, i := range todo {
 			errs[i] = err
@@ -129,19 +127,46 @@ func (d *busDest) SendBatch(ctx context.Context, ms []destination.Message) []err
 	}
 	size := func(i int) int { return sizes[i] }
 	for _, chunk := range split(todo, size, busMaxEntries, d.maxBytes) {
-		d.sendChunk(ctx, client, ms, entries, chunk, errs)
+		d.sendChunk(ctx, c, ms, entries, chunk, errs)
 	}
 	return errs
 }
 
-func (d *busDest) sendChunk(ctx context.Context, client *eventbridge.Client, ms []destination.Message, entries []types.PutEventsRequestEntry, chunk []int, errs []error) {
-	in := &eventbridge.PutEventsInput{Entries: make([]types.PutEventsRequestEntry, len(chunk))}
-	for k, i := range chunk {
-		in.Entries[k] = entries[i]
+// putEventsCall is PutEvents in AWS JSON 1.1.
+func putEventsCall(entries []busEntry) (call, error) {
+	body, err := jsonBody(struct{ Entries []busEntry }{entries})
+	if err != nil {
+		return call{}, fmt.Errorf("PutEvents: %w", err)
 	}
-	out, err := client.PutEvents(ctx, in)
+	return call{op: "PutEvents", method: http.MethodPost, header: jsonHeader("1.1", "AWSEvents.PutEvents"), body: body}, nil
+}
+
+func (d *busDest) sendChunk(ctx context.Context, c *client, ms []destination.Message, entries []busEntry, chunk []int, errs []error) {
+	in := make([]busEntry, len(chunk))
+	for k, i := range chunk {
+		in[k] = entries[i]
+	}
+	fail := func(err error) {
+		for _, i := range chunk {
+			errs[i] = err
+		}
+	}
+	k, err := putEventsCall(in)
+	if err != nil {
+		fail(d.named(err))
+		return
+	}
+	a, err := c.do(ctx, k)
 	if err != nil {
 		batchFailed(ctx, d.target, d, ms, chunk, errs, err)
+		return
+	}
+	var out struct {
+		FailedEntryCount int
+		Entries          []struct{ EventId, ErrorCode, ErrorMessage string }
+	}
+	if err := json.Unmarshal(a.body, &out); err != nil {
+		fail(d.named(fmt.Errorf("PutEvents: reading the answer: %w", err)))
 		return
 	}
 	// Result entries come in the order of the request's.
@@ -149,12 +174,12 @@ func (d *busDest) sendChunk(ctx context.Context, client *eventbridge.Client, ms 
 		switch {
 		case k >= len(out.Entries):
 			errs[i] = fmt.Errorf("destination %s: the PutEvents answer has no result for entry %d", d.target.Raw, k)
-		case aws.ToString(out.Entries[k].ErrorCode) != "":
+		case out.Entries[k].ErrorCode != "":
 			r := out.Entries[k]
 			// EventBridge has no SenderFault: codes it may retry are
 			// isRetryableCode, the rest are the request's fault.
-			errs[i] = wrap(d.target, &EntryError{Code: aws.ToString(r.ErrorCode), Message: aws.ToString(r.ErrorMessage), SenderFault: true})
-		case aws.ToString(out.Entries[k].EventId) == "" && out.FailedEntryCount > 0:
+			errs[i] = wrap(d.target, &EntryError{Code: r.ErrorCode, Message: r.ErrorMessage, SenderFault: true})
+		case out.Entries[k].EventId == "" && out.FailedEntryCount > 0:
 			errs[i] = fmt.Errorf("destination %s: PutEvents reported %d failed entries, entry %d has neither id nor error", d.target.Raw, out.FailedEntryCount, k)
 		}
 	}

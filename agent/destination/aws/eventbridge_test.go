@@ -4,10 +4,6 @@ import (
 	"fmt"
 	"strings"
 	"testing"
-	"time"
-
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
 
 	"github.com/lambda-destinations/lambda-destinations/agent/destination"
 	"github.com/lambda-destinations/lambda-destinations/internal/fakeaws"
@@ -127,15 +123,13 @@ func TestEventBridgeSendBatch(t *testing.T) {
 
 // The entry size is counted as EventBridge documents it.
 func TestEntrySize(t *testing.T) {
-	now := time.Now()
 	tests := []struct {
-		e    types.PutEventsRequestEntry
+		e    busEntry
 		want int
 	}{
-		{types.PutEventsRequestEntry{Source: aws.String("lambda"), DetailType: aws.String("x"), Detail: aws.String("{}")}, 6 + 1 + 2},
-		{types.PutEventsRequestEntry{Source: aws.String("lambda"), DetailType: aws.String("x"), Detail: aws.String("{}"), Time: &now}, 14 + 6 + 1 + 2},
-		{types.PutEventsRequestEntry{Source: aws.String("a"), DetailType: aws.String("b"), Detail: aws.String(`{"é":1}`), Resources: []string{"r1", "r22"},
-			EventBusName: aws.String("not counted"), TraceHeader: aws.String("not counted")}, 1 + 1 + 8 + 2 + 3}, // é is 2 bytes
+		{busEntry{Source: "lambda", DetailType: "x", Detail: "{}"}, 6 + 1 + 2},
+		{busEntry{Source: "a", DetailType: "b", Detail: `{"é":1}`, Resources: []string{"r1", "r22"},
+			EventBusName: "not counted", TraceHeader: "not counted"}, 1 + 1 + 8 + 2 + 3}, // é is 2 bytes
 	}
 	for _, tt := range tests {
 		if got := entrySize(tt.e); got != tt.want {

@@ -2,78 +2,100 @@ package awsdest
 
 import (
 	"context"
+	"net/http"
+	"net/url"
 	"strings"
-
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/lambda"
-	"github.com/aws/aws-sdk-go-v2/service/lambda/types"
 
 	"github.com/lambda-destinations/lambda-destinations/agent/destination"
 )
 
 type lambdaDest struct {
 	common
-	functionName string  // the name, or the whole ARN
-	qualifier    *string // with the name only
-	client       lazy[*lambda.Client]
+	name      string // the target's function name
+	qualifier string // its version or alias, if any
+	own       *bool  // whether the target is in the function's own account and region; nil: not known yet
+	client    lazy[*client]
 }
 
 // newLambda names the target by name (and qualifier) when it is in the
 // function's own account and region, and by ARN otherwise: a name alone
 // resolves in the caller's account, and the emulator serves only a name.
+// Where the account is not known at start, each record's function ARN says.
 func newLambda(c common, s self) *lambdaDest {
 	a := c.target.ARN
-	d := &lambdaDest{common: c, functionName: c.target.Raw}
-	if s.account == a.Account && s.region == a.Region && (s.partition == "" || s.partition == a.Partition) {
-		name, qualifier, _ := strings.Cut(strings.TrimPrefix(a.Resource, "function:"), ":")
-		d.functionName = name
-		if qualifier != "" {
-			d.qualifier = aws.String(qualifier)
-		}
+	d := &lambdaDest{common: c}
+	d.name, d.qualifier, _ = strings.Cut(strings.TrimPrefix(a.Resource, "function:"), ":")
+	if s.account != "" && s.region != "" {
+		own := s.account == a.Account && s.region == a.Region && (s.partition == "" || s.partition == a.Partition)
+		d.own = &own
 	}
 	return d
+}
+
+// sameAccount reports whether the target is in the account and region of
+// the function whose record m is.
+func (d *lambdaDest) sameAccount(m destination.Message) bool {
+	if d.own != nil {
+		return *d.own
+	}
+	parts := strings.Split(m.FunctionARN, ":")
+	a := d.target.ARN
+	return len(parts) >= 5 && parts[1] == a.Partition && parts[3] == a.Region && parts[4] == a.Account
 }
 
 // MaxRecordBytes is the asynchronous invocation payload limit.
 func (d *lambdaDest) MaxRecordBytes() int { return LambdaMaxBytes }
 
-func (d *lambdaDest) connect(ctx context.Context) (*lambda.Client, error) {
-	client, err := d.client.get(ctx, d.conf, func(cfg aws.Config) (*lambda.Client, error) {
-		return lambda.NewFromConfig(cfg, func(o *lambda.Options) {
-			o.Region = d.target.ARN.Region
-			if d.http != nil {
-				o.HTTPClient = d.http
-			}
-		}), nil
+func (d *lambdaDest) connect(ctx context.Context) (*client, error) {
+	c, err := d.client.get(func() (*client, error) {
+		return d.common.connect(ctx, lambdaService, d.target.ARN.Region, "", restJSON)
 	})
 	if err != nil {
 		return nil, d.named(err)
 	}
-	return client, nil
+	return c, nil
 }
 
-func (d *lambdaDest) invokeInput(m destination.Message) *lambda.InvokeInput {
-	return &lambda.InvokeInput{
-		FunctionName:   aws.String(d.functionName),
-		Qualifier:      d.qualifier,
-		InvocationType: types.InvocationTypeEvent,
-		Payload:        m.Record,
+// invokeCall is Invoke (REST JSON): POST
+// /2015-03-31/functions/NAME/invocations?Qualifier=Q, the payload as the
+// body, InvocationType Event. The trace header goes with the request, where
+// Lambda reads it: the trace continues, and Lambda's recursive loop
+// detection sees the chain.
+func (d *lambdaDest) invokeCall(m destination.Message) call {
+	const prefix, suffix = "/2015-03-31/functions/", "/invocations"
+	name, qualifier := d.target.Raw, ""
+	if d.sameAccount(m) {
+		name, qualifier = d.name, d.qualifier
 	}
+	k := call{
+		op:      "Invoke",
+		method:  http.MethodPost,
+		path:    prefix + name + suffix,
+		rawPath: prefix + escapePath(name, false) + suffix,
+		header: http.Header{
+			"Content-Type":          {"application/octet-stream"},
+			"X-Amz-Invocation-Type": {"Event"},
+		},
+		body: m.Record,
+	}
+	if qualifier != "" {
+		k.query = "Qualifier=" + url.QueryEscape(qualifier)
+	}
+	if m.TraceID != "" {
+		k.header["X-Amzn-Trace-Id"] = []string{m.TraceID}
+	}
+	return k
 }
 
 func (d *lambdaDest) Send(ctx context.Context, m destination.Message) error {
 	if len(m.Record) > LambdaMaxBytes {
 		return tooLargeError(d.target, len(m.Record), LambdaMaxBytes)
 	}
-	client, err := d.connect(ctx)
+	c, err := d.connect(ctx)
 	if err != nil {
 		return err
 	}
-	var optFns []func(*lambda.Options)
-	if m.TraceID != "" {
-		optFns = append(optFns, func(o *lambda.Options) { o.APIOptions = append(o.APIOptions, traceHeader(m.TraceID)) })
-	}
-	if _, err := client.Invoke(ctx, d.invokeInput(m), optFns...); err != nil {
+	if _, err := c.do(ctx, d.invokeCall(m)); err != nil {
 		return wrap(d.target, err)
 	}
 	return nil

@@ -15,25 +15,31 @@ func TestLambdaSend(t *testing.T) {
 		wantName      string
 		wantQualifier string
 		wantRegion    string
+		recordARN     string // the function ARN the record carries, when the test sets one
 	}{
 		{"same account and region", "arn:aws:lambda:us-east-1:123456789012:function:function",
-			Options{FunctionARN: fnARN}, "function", "", "us-east-1"},
+			Options{FunctionARN: fnARN}, "function", "", "us-east-1", ""},
 		{"with a qualifier", "arn:aws:lambda:us-east-1:123456789012:function:handler:live",
-			Options{FunctionARN: fnARN}, "handler", "live", "us-east-1"},
+			Options{FunctionARN: fnARN}, "handler", "live", "us-east-1", ""},
 		{"self known by account and region only", "arn:aws:lambda:us-east-1:123456789012:function:handler:3",
-			Options{FunctionARN: "-", Account: account, Region: "us-east-1"}, "handler", "3", "us-east-1"},
+			Options{FunctionARN: "-", Account: account, Region: "us-east-1"}, "handler", "3", "us-east-1", ""},
 		{"another account", "arn:aws:lambda:us-east-1:210987654321:function:handler:live",
-			Options{FunctionARN: fnARN}, "arn:aws:lambda:us-east-1:210987654321:function:handler:live", "", "us-east-1"},
+			Options{FunctionARN: fnARN}, "arn:aws:lambda:us-east-1:210987654321:function:handler:live", "", "us-east-1", ""},
 		{"another region", "arn:aws:lambda:eu-west-3:123456789012:function:handler",
-			Options{FunctionARN: fnARN}, "arn:aws:lambda:eu-west-3:123456789012:function:handler", "", "eu-west-3"},
-		{"self unknown", "arn:aws:lambda:us-east-1:123456789012:function:handler",
-			Options{FunctionARN: "-"}, "arn:aws:lambda:us-east-1:123456789012:function:handler", "", "us-east-1"},
+			Options{FunctionARN: fnARN}, "arn:aws:lambda:eu-west-3:123456789012:function:handler", "", "eu-west-3", ""},
+		{"self unknown, the record's function in the same account", "arn:aws:lambda:us-east-1:123456789012:function:handler",
+			Options{FunctionARN: "-"}, "handler", "", "us-east-1", "arn:aws:lambda:us-east-1:123456789012:function:f:$LATEST"},
+		{"self unknown, the record's function elsewhere", "arn:aws:lambda:us-east-1:123456789012:function:handler",
+			Options{FunctionARN: "-"}, "arn:aws:lambda:us-east-1:123456789012:function:handler", "", "us-east-1", "arn:aws:lambda:us-east-1:210987654321:function:f:$LATEST"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			srv := fakeaws.NewLambda(t)
 			awsEnv(t, "AWS_ENDPOINT_URL_LAMBDA", srv.URL)
 			m := message("Success", 1024)
+			if tt.recordARN != "" {
+				m.FunctionARN = tt.recordARN
+			}
 			if err := newDest(t, tt.arn, tt.self).Send(ctxT(t), m); err != nil {
 				t.Fatal(err)
 			}

@@ -2,59 +2,62 @@ package awsdest
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
+	"net/http"
 	"sync"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
-	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/google/uuid"
 
 	"github.com/lambda-destinations/lambda-destinations/agent/destination"
 )
 
+// s3ContinueBytes is the body size from which a PutObject asks for
+// 100-continue, as the SDK does: a refusal then costs no upload.
+const s3ContinueBytes = 2 << 20
+
 type s3Dest struct {
 	common
-	bucket string
-	now    func() time.Time // when a record has no readable timestamp
+	bucket  string
+	now     func() time.Time // when a record has no readable timestamp
+	newUUID func() (uuid.UUID, error)
 
 	mu     sync.Mutex
 	region string // of the bucket: the function's until S3 says otherwise
-	client lazy[*s3.Client]
+	client lazy[*client]
 }
 
 func newS3(c common, s self) *s3Dest {
-	return &s3Dest{common: c, bucket: c.target.ARN.Resource, region: s.region, now: time.Now}
+	return &s3Dest{common: c, bucket: c.target.ARN.Resource, region: s.region, now: time.Now, newUUID: uuid.NewRandom}
 }
 
 // MaxRecordBytes: an object can hold far more than any record.
 func (d *s3Dest) MaxRecordBytes() int { return math.MaxInt }
 
-func (d *s3Dest) connect(ctx context.Context) (*s3.Client, error) {
-	client, err := d.client.get(ctx, d.conf, func(cfg aws.Config) (*s3.Client, error) {
+// connect makes the client for the bucket's region: the function's (or
+// AWS_REGION) until S3 names another. A custom endpoint gets path-style
+// requests (test servers and LocalStack have no per-bucket host names),
+// AWS virtual-hosted ones where the bucket name allows.
+func (d *s3Dest) connect(ctx context.Context) (*client, error) {
+	c, err := d.client.get(func() (*client, error) {
+		s, err := d.conf.Load(ctx)
+		if err != nil {
+			return nil, err
+		}
 		d.mu.Lock()
-		region := d.region
+		region := cmp.Or(d.region, s.Region)
 		d.mu.Unlock()
-		return s3.NewFromConfig(cfg, func(o *s3.Options) {
-			if region != "" {
-				o.Region = region
-			}
-			// Test servers and LocalStack have no per-bucket host names.
-			o.UsePathStyle = o.BaseEndpoint != nil
-			if d.http != nil {
-				o.HTTPClient = d.http
-			}
-		}), nil
+		return d.common.connect(ctx, s3Service, region, d.bucket, restXML)
 	})
 	if err != nil {
 		return nil, d.named(err)
 	}
-	return client, nil
+	return c, nil
 }
 
 // s3Key is the native layout:
@@ -91,22 +94,34 @@ func recordTime(record []byte) (time.Time, bool) {
 	return time.Time{}, false
 }
 
-func (d *s3Dest) putInput(m destination.Message) (*s3.PutObjectInput, error) {
-	id, err := uuid.NewRandom()
+// putObjectCall is PutObject (REST XML): PUT /KEY?x-id=PutObject with the
+// record as the body and its SHA-256 signed (X-Amz-Content-Sha256), which
+// S3 checks, as the SDK sends it.
+func (d *s3Dest) putObjectCall(m destination.Message) (call, string, error) {
+	id, err := d.newUUID()
 	if err != nil {
-		return nil, d.named(fmt.Errorf("object name: %w", err))
+		return call{}, "", fmt.Errorf("object name: %w", err)
 	}
 	t, ok := recordTime(m.Record)
 	if !ok {
 		t = d.now()
 	}
-	return &s3.PutObjectInput{
-		Bucket:        aws.String(d.bucket),
-		Key:           aws.String(s3Key(functionName(m), t, id)),
-		Body:          bytes.NewReader(m.Record),
-		ContentLength: aws.Int64(int64(len(m.Record))),
-		ContentType:   aws.String("application/json"),
-	}, nil
+	key := s3Key(functionName(m), t, id)
+	h := http.Header{"Content-Type": {"application/json"}}
+	if len(m.Record) > s3ContinueBytes {
+		h["Expect"] = []string{"100-continue"}
+	}
+	k := call{
+		op:            "PutObject",
+		method:        http.MethodPut,
+		path:          "/" + key,
+		rawPath:       "/" + escapePath(key, true),
+		query:         "x-id=PutObject",
+		header:        h,
+		body:          m.Record,
+		payloadHeader: true,
+	}
+	return k, key, nil
 }
 
 func (d *s3Dest) Send(ctx context.Context, m destination.Message) error {
@@ -117,33 +132,32 @@ func (d *s3Dest) Send(ctx context.Context, m destination.Message) error {
 // Store puts the record and returns its location: the claim check for
 // records too large for their destination.
 func (d *s3Dest) Store(ctx context.Context, m destination.Message) (string, error) {
-	client, err := d.connect(ctx)
+	c, err := d.connect(ctx)
 	if err != nil {
 		return "", err
 	}
-	in, err := d.putInput(m)
+	k, key, err := d.putObjectCall(m)
 	if err != nil {
-		return "", err
+		return "", d.named(err)
 	}
-	location := "s3://" + d.bucket + "/" + aws.ToString(in.Key)
-	if _, err := client.PutObject(ctx, in); err != nil {
-		if region, moved := d.moved(err, client.Options().Region); moved {
+	if _, err := c.do(ctx, k); err != nil {
+		if region, moved := d.moved(err, c.region); moved {
 			// Not permanent: the next attempt goes to the right region.
-			return "", fmt.Errorf("destination %s: the bucket is in %s, not %s; switching: %w", d.target.Raw, region, client.Options().Region, err)
+			return "", fmt.Errorf("destination %s: the bucket is in %s, not %s; switching: %w", d.target.Raw, region, c.region, err)
 		}
 		return "", wrap(d.target, err)
 	}
-	return location, nil
+	return "s3://" + d.bucket + "/" + key, nil
 }
 
 // moved reports a refusal that names the bucket's region (a redirect, or a
 // signature for the wrong region) and points the next send there.
 func (d *s3Dest) moved(err error, current string) (string, bool) {
-	var re *awshttp.ResponseError
-	if !errors.As(err, &re) || re.Response == nil {
+	var ae *APIError
+	if !errors.As(err, &ae) {
 		return "", false
 	}
-	region := re.Response.Header.Get("X-Amz-Bucket-Region")
+	region := cmp.Or(ae.Header.Get("X-Amz-Bucket-Region"), ae.region)
 	if region == "" || region == current {
 		return "", false
 	}

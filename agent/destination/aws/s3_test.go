@@ -91,65 +91,94 @@ func TestS3MissingBucketIsPermanent(t *testing.T) {
 	}
 }
 
-// A bucket in another region: the refusal names the region, the error is
-// retryable, and the next send is signed for that region.
+// A bucket in another region: the refusal names the region (a redirect
+// with X-Amz-Bucket-Region, or a signature for the wrong region with
+// <Region>), the error is retryable, and the next send is signed for that
+// region.
 func TestS3FollowsBucketRegion(t *testing.T) {
-	s3srv := fakeaws.NewS3(t, "records")
-	upstream, err := url.Parse(s3srv.URL)
-	if err != nil {
-		t.Fatal(err)
+	tests := []struct {
+		name   string
+		status int
+		header string
+		body   string
+	}{
+		{"redirect", http.StatusMovedPermanently, "eu-west-1",
+			`<?xml version="1.0" encoding="UTF-8"?><Error><Code>PermanentRedirect</Code><Message>The bucket you are attempting to access must be addressed using the specified endpoint.</Message></Error>`},
+		{"wrong signing region", http.StatusBadRequest, "",
+			`<?xml version="1.0" encoding="UTF-8"?><Error><Code>AuthorizationHeaderMalformed</Code><Message>The authorization header is malformed; the region 'us-east-1' is wrong; expecting 'eu-west-1'</Message><Region>eu-west-1</Region></Error>`},
 	}
-	var mu sync.Mutex
-	var regions []string
-	proxy := httputil.NewSingleHostReverseProxy(upstream)
-	front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		mu.Lock()
-		regions = append(regions, strings.Split(r.Header.Get("Authorization"), "/")[2])
-		first := len(regions) == 1
-		mu.Unlock()
-		if first {
-			w.Header().Set("X-Amz-Bucket-Region", "eu-west-1")
-			w.WriteHeader(http.StatusMovedPermanently)
-			fmt.Fprint(w, `<?xml version="1.0" encoding="UTF-8"?><Error><Code>PermanentRedirect</Code><Message>The bucket you are attempting to access must be addressed using the specified endpoint.</Message></Error>`)
-			return
-		}
-		proxy.ServeHTTP(w, r)
-	}))
-	t.Cleanup(front.Close)
-	awsEnv(t, "AWS_ENDPOINT_URL_S3", front.URL)
-	d := newDest(t, "arn:aws:s3:::records", Options{})
-	err = d.Send(ctxT(t), message("Success", 100))
-	if classOf(err) != "retryable" || !strings.Contains(err.Error(), "eu-west-1") {
-		t.Fatalf("first Send: %v, want a retryable error naming eu-west-1", err)
-	}
-	if err := d.Send(ctxT(t), message("Success", 100)); err != nil {
-		t.Fatalf("second Send: %v", err)
-	}
-	if got := strings.Join(regions, ","); got != "us-east-1,eu-west-1" {
-		t.Errorf("signed for %s, want us-east-1 then eu-west-1", got)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s3srv := fakeaws.NewS3(t, "records")
+			upstream, err := url.Parse(s3srv.URL)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var mu sync.Mutex
+			var regions []string
+			proxy := httputil.NewSingleHostReverseProxy(upstream)
+			front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				mu.Lock()
+				regions = append(regions, strings.Split(r.Header.Get("Authorization"), "/")[2])
+				first := len(regions) == 1
+				mu.Unlock()
+				if first {
+					if tt.header != "" {
+						w.Header().Set("X-Amz-Bucket-Region", tt.header)
+					}
+					w.WriteHeader(tt.status)
+					fmt.Fprint(w, tt.body)
+					return
+				}
+				proxy.ServeHTTP(w, r)
+			}))
+			t.Cleanup(front.Close)
+			awsEnv(t, "AWS_ENDPOINT_URL_S3", front.URL)
+			d := newDest(t, "arn:aws:s3:::records", Options{})
+			err = d.Send(ctxT(t), message("Success", 100))
+			if classOf(err) != "retryable" || !strings.Contains(err.Error(), "eu-west-1") {
+				t.Fatalf("first Send: %v, want a retryable error naming eu-west-1", err)
+			}
+			if err := d.Send(ctxT(t), message("Success", 100)); err != nil {
+				t.Fatalf("second Send: %v", err)
+			}
+			if got := strings.Join(regions, ","); got != "us-east-1,eu-west-1" {
+				t.Errorf("signed for %s, want us-east-1 then eu-west-1", got)
+			}
+			if c := s3srv.Calls(); len(c) != 1 || !c[0].Auth.Valid || c[0].Auth.Region != "eu-west-1" {
+				t.Errorf("S3 calls %+v, want one valid in eu-west-1", c)
+			}
+		})
 	}
 }
 
-// Path-style addressing exactly when a custom endpoint is configured.
-func TestS3PathStyle(t *testing.T) {
+// Path-style addressing exactly when a custom endpoint is configured; the
+// bucket is in the function's region, else AWS_REGION's.
+func TestS3Endpoint(t *testing.T) {
 	tests := []struct {
-		env  []string
-		want bool
+		env        []string
+		region     string
+		want       string
+		wantRegion string
 	}{
-		{nil, false},
-		{[]string{"AWS_ENDPOINT_URL_S3", "http://localhost:4566"}, true},
-		{[]string{"AWS_ENDPOINT_URL", "http://localhost:4566"}, true},
-		{[]string{"AWS_ENDPOINT_URL_SQS", "http://localhost:4566"}, false},
+		{nil, "eu-north-1", "https://records.s3.eu-north-1.amazonaws.com", "eu-north-1"},
+		{nil, "", "https://records.s3.us-east-1.amazonaws.com", "us-east-1"},
+		{[]string{"AWS_REGION", "", "AWS_DEFAULT_REGION", "ca-west-1"}, "", "https://records.s3.ca-west-1.amazonaws.com", "ca-west-1"},
+		{[]string{"AWS_ENDPOINT_URL_S3", "http://localhost:4566"}, "eu-north-1", "http://localhost:4566/records", "eu-north-1"},
+		{[]string{"AWS_ENDPOINT_URL", "http://localhost:4566"}, "eu-north-1", "http://localhost:4566/records", "eu-north-1"},
+		{[]string{"AWS_ENDPOINT_URL_SQS", "http://localhost:4566"}, "eu-north-1", "https://records.s3.eu-north-1.amazonaws.com", "eu-north-1"},
+		{[]string{"AWS_ENDPOINT_URL", "http://localhost:4566", "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", "true"}, "eu-north-1", "https://records.s3.eu-north-1.amazonaws.com", "eu-north-1"},
+		{[]string{"AWS_USE_FIPS_ENDPOINT", "true"}, "us-gov-west-1", "https://records.s3-fips.us-gov-west-1.amazonaws.com", "us-gov-west-1"},
 	}
 	for _, tt := range tests {
 		awsEnv(t, tt.env...)
-		d := newDest(t, "arn:aws:s3:::b", Options{Region: "eu-north-1"}).(*s3Dest)
-		client, err := d.connect(ctxT(t))
+		d := newDest(t, "arn:aws:s3:::records", Options{Region: tt.region, FunctionARN: "-"}).(*s3Dest)
+		c, err := d.connect(ctxT(t))
 		if err != nil {
 			t.Fatal(err)
 		}
-		if o := client.Options(); o.UsePathStyle != tt.want || o.Region != "eu-north-1" {
-			t.Errorf("%v: UsePathStyle %v in %s, want %v in eu-north-1", tt.env, o.UsePathStyle, o.Region, tt.want)
+		if c.ep.url.String() != tt.want || c.region != tt.wantRegion {
+			t.Errorf("%v, region %q: %s in %s, want %s in %s", tt.env, tt.region, c.ep.url, c.region, tt.want, tt.wantRegion)
 		}
 	}
 }

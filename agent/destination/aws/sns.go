@@ -2,12 +2,12 @@ package awsdest
 
 import (
 	"context"
+	"encoding/xml"
+	"fmt"
+	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
-
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/sns"
-	"github.com/aws/aws-sdk-go-v2/service/sns/types"
 
 	"github.com/lambda-destinations/lambda-destinations/agent/destination"
 )
@@ -21,12 +21,13 @@ const (
 	// "String" twice, the condition and a function name of up to 64.
 	snsAttrReserve = len("condition") + len("String") + len("Failure") +
 		len("functionName") + len("String") + 64
+	snsVersion = "2010-03-31"
 )
 
 type snsDest struct {
 	common
 	fifo   bool
-	client lazy[*sns.Client]
+	client lazy[*client]
 }
 
 func newSNS(c common) *snsDest {
@@ -37,32 +38,14 @@ func newSNS(c common) *snsDest {
 // in the message size.
 func (d *snsDest) MaxRecordBytes() int { return snsMaxBytes - snsAttrReserve }
 
-func (d *snsDest) connect(ctx context.Context) (*sns.Client, error) {
-	client, err := d.client.get(ctx, d.conf, func(cfg aws.Config) (*sns.Client, error) {
-		return sns.NewFromConfig(cfg, func(o *sns.Options) {
-			o.Region = d.target.ARN.Region
-			if d.http != nil {
-				o.HTTPClient = d.http
-			}
-		}), nil
+func (d *snsDest) connect(ctx context.Context) (*client, error) {
+	c, err := d.client.get(func() (*client, error) {
+		return d.common.connect(ctx, snsService, d.target.ARN.Region, "", awsQuery)
 	})
 	if err != nil {
 		return nil, d.named(err)
 	}
-	return client, nil
-}
-
-// snsAttributes are for subscription filter policies.
-func snsAttributes(m destination.Message) map[string]types.MessageAttributeValue {
-	attrs := make(map[string]types.MessageAttributeValue, 2)
-	// SNS refuses empty String values: leave out what is unknown.
-	if m.Condition != "" {
-		attrs["condition"] = types.MessageAttributeValue{DataType: aws.String("String"), StringValue: aws.String(m.Condition)}
-	}
-	if fn := functionName(m); fn != "" {
-		attrs["functionName"] = types.MessageAttributeValue{DataType: aws.String("String"), StringValue: aws.String(fn)}
-	}
-	return attrs
+	return c, nil
 }
 
 // snsSize is the size SNS counts: the message and each attribute's name,
@@ -78,41 +61,56 @@ func snsSize(m destination.Message) int {
 	return n
 }
 
-// snsEntry is the batch entry for m; Send uses the same fields.
-func (d *snsDest) snsEntry(id string, m destination.Message) types.PublishBatchRequestEntry {
-	e := types.PublishBatchRequestEntry{
-		Id:                aws.String(id),
-		Message:           aws.String(string(m.Record)),
-		MessageAttributes: snsAttributes(m),
+// snsEntry adds the fields of m to a Publish request (prefix "") or to
+// PublishBatch's entry (prefix "PublishBatchRequestEntries.member.N.").
+// The message attributes are for subscription filter policies; SNS refuses
+// empty String values, so what is unknown is left out. Attributes are
+// numbered in the order of their names, as the SDK does.
+func (d *snsDest) snsEntry(v url.Values, prefix string, m destination.Message) {
+	v.Set(prefix+"Message", string(m.Record))
+	n := 0
+	attr := func(name, value string) {
+		if value == "" {
+			return
+		}
+		n++
+		p := prefix + "MessageAttributes.entry." + strconv.Itoa(n) + "."
+		v.Set(p+"Name", name)
+		v.Set(p+"Value.DataType", "String")
+		v.Set(p+"Value.StringValue", value)
 	}
+	attr("condition", m.Condition)
+	attr("functionName", functionName(m))
 	if d.fifo {
-		e.MessageGroupId = aws.String(functionName(m))
-		e.MessageDeduplicationId = aws.String(dedupID(m))
+		v.Set(prefix+"MessageGroupId", functionName(m))
+		v.Set(prefix+"MessageDeduplicationId", dedupID(m))
 	}
-	return e
+}
+
+// snsCall is an SNS operation in the query protocol. The trace header goes
+// with the request, where SNS reads it: the trace continues, and Lambda's
+// recursive loop detection sees the chain.
+func snsCall(op string, v url.Values, trace string) call {
+	v.Set("Action", op)
+	v.Set("Version", snsVersion)
+	h := http.Header{"Content-Type": {"application/x-www-form-urlencoded"}}
+	if trace != "" {
+		h["X-Amzn-Trace-Id"] = []string{trace}
+	}
+	return call{op: op, method: http.MethodPost, header: h, body: queryBody(v)}
 }
 
 func (d *snsDest) Send(ctx context.Context, m destination.Message) error {
 	if n := snsSize(m); n > snsMaxBytes {
 		return tooLargeError(d.target, n, snsMaxBytes)
 	}
-	client, err := d.connect(ctx)
+	c, err := d.connect(ctx)
 	if err != nil {
 		return err
 	}
-	e := d.snsEntry("", m)
-	in := &sns.PublishInput{
-		TopicArn:               aws.String(d.target.Raw),
-		Message:                e.Message,
-		MessageAttributes:      e.MessageAttributes,
-		MessageGroupId:         e.MessageGroupId,
-		MessageDeduplicationId: e.MessageDeduplicationId,
-	}
-	var optFns []func(*sns.Options)
-	if m.TraceID != "" {
-		optFns = append(optFns, func(o *sns.Options) { o.APIOptions = append(o.APIOptions, traceHeader(m.TraceID)) })
-	}
-	if _, err := client.Publish(ctx, in, optFns...); err != nil {
+	v := url.Values{"TopicArn": {d.target.Raw}}
+	d.snsEntry(v, "", m)
+	if _, err := c.do(ctx, snsCall("Publish", v, m.TraceID)); err != nil {
 		return wrap(d.target, err)
 	}
 	return nil
@@ -133,7 +131,7 @@ func (d *snsDest) SendBatch(ctx context.Context, ms []destination.Message) []err
 	if len(todo) == 0 {
 		return errs
 	}
-	client, err := d.connect(ctx)
+	c, err := d.connect(ctx)
 	if err != nil {
 		for _, i := range todo {
 			errs[i] = err
@@ -142,32 +140,46 @@ func (d *snsDest) SendBatch(ctx context.Context, ms []destination.Message) []err
 	}
 	size := func(i int) int { return snsSize(ms[i]) }
 	for _, chunk := range split(todo, size, snsMaxEntries, snsMaxBytes) {
-		d.sendChunk(ctx, client, ms, chunk, errs)
+		d.sendChunk(ctx, c, ms, chunk, errs)
 	}
 	return errs
 }
 
-func (d *snsDest) sendChunk(ctx context.Context, client *sns.Client, ms []destination.Message, chunk []int, errs []error) {
-	entries := make([]types.PublishBatchRequestEntry, len(chunk))
+func (d *snsDest) sendChunk(ctx context.Context, c *client, ms []destination.Message, chunk []int, errs []error) {
+	v := url.Values{"TopicArn": {d.target.Raw}}
 	for k, i := range chunk {
-		entries[k] = d.snsEntry(strconv.Itoa(k), ms[i])
+		prefix := "PublishBatchRequestEntries.member." + strconv.Itoa(k+1) + "."
+		v.Set(prefix+"Id", strconv.Itoa(k))
+		d.snsEntry(v, prefix, ms[i])
 	}
-	var optFns []func(*sns.Options)
 	// One request has one trace header: send it when the batch shares it.
-	if tr := sharedTrace(ms, chunk); tr != "" {
-		optFns = append(optFns, func(o *sns.Options) { o.APIOptions = append(o.APIOptions, traceHeader(tr)) })
-	}
-	out, err := client.PublishBatch(ctx, &sns.PublishBatchInput{TopicArn: aws.String(d.target.Raw), PublishBatchRequestEntries: entries}, optFns...)
+	a, err := c.do(ctx, snsCall("PublishBatch", v, sharedTrace(ms, chunk)))
 	if err != nil {
 		batchFailed(ctx, d.target, d, ms, chunk, errs, err)
 		return
 	}
-	results := make(map[string]error, len(chunk))
-	for _, s := range out.Successful {
-		results[aws.ToString(s.Id)] = nil
+	var out struct {
+		Result struct {
+			Successful []struct{ Id string } `xml:"Successful>member"`
+			Failed     []struct {
+				Id, Code, Message string
+				SenderFault       bool
+			} `xml:"Failed>member"`
+		} `xml:"PublishBatchResult"`
 	}
-	for _, f := range out.Failed {
-		results[aws.ToString(f.Id)] = wrap(d.target, &EntryError{Code: aws.ToString(f.Code), Message: aws.ToString(f.Message), SenderFault: f.SenderFault})
+	if err := xml.Unmarshal(a.body, &out); err != nil {
+		err = d.named(fmt.Errorf("PublishBatch: reading the answer: %w", err))
+		for _, i := range chunk {
+			errs[i] = err
+		}
+		return
+	}
+	results := make(map[string]error, len(chunk))
+	for _, s := range out.Result.Successful {
+		results[s.Id] = nil
+	}
+	for _, f := range out.Result.Failed {
+		results[f.Id] = wrap(d.target, &EntryError{Code: f.Code, Message: f.Message, SenderFault: f.SenderFault})
 	}
 	settle(d.target, chunk, results, errs)
 }

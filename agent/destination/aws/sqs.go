@@ -2,14 +2,15 @@ package awsdest
 
 import (
 	"context"
+	"crypto/md5"
+	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
 	"strconv"
 	"strings"
-
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/sqs"
-	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
+	"unicode/utf8"
 
 	"github.com/lambda-destinations/lambda-destinations/agent/destination"
 )
@@ -21,11 +22,11 @@ type sqsDest struct {
 	common
 	fifo     bool
 	maxBytes int
-	conn     lazy[sqsConn]
+	conn     lazy[*sqsConn]
 }
 
 type sqsConn struct {
-	client   *sqs.Client
+	*client
 	queueURL string
 }
 
@@ -37,54 +38,70 @@ func newSQS(c common, maxBytes int) *sqsDest {
 // and the trace header is a system attribute, which does not.
 func (d *sqsDest) MaxRecordBytes() int { return d.maxBytes }
 
-func (d *sqsDest) connect(ctx context.Context) (sqsConn, error) {
-	conn, err := d.conn.get(ctx, d.conf, func(cfg aws.Config) (sqsConn, error) {
-		client := sqs.NewFromConfig(cfg, func(o *sqs.Options) {
-			o.Region = d.target.ARN.Region
-			if d.http != nil {
-				o.HTTPClient = d.http
-			}
-		})
-		u, err := queueURL(ctx, client.Options(), d.target.ARN)
-		return sqsConn{client: client, queueURL: u}, err
+func (d *sqsDest) connect(ctx context.Context) (*sqsConn, error) {
+	conn, err := d.conn.get(func() (*sqsConn, error) {
+		c, err := d.common.connect(ctx, sqsService, d.target.ARN.Region, "", awsJSON)
+		if err != nil {
+			return nil, err
+		}
+		return &sqsConn{client: c, queueURL: queueURL(c.ep, d.target.ARN)}, nil
 	})
 	if err != nil {
-		return conn, d.named(err)
+		return nil, d.named(err)
 	}
 	return conn, nil
 }
 
-// queueURL builds the queue URL from the ARN. The SDK sends every call to
-// its endpoint whatever the URL says, but the service (and LocalStack) finds
-// the queue by the URL's ACCOUNT/NAME path, so the URL is the endpoint the
-// client resolved (a custom AWS_ENDPOINT_URL[_SQS], or the regional one of
-// the ARN's partition) plus that path.
-func queueURL(ctx context.Context, o sqs.Options, arn destination.ARN) (string, error) {
-	ep, err := o.EndpointResolverV2.ResolveEndpoint(ctx, sqs.EndpointParameters{
-		Region:   aws.String(arn.Region),
-		Endpoint: o.BaseEndpoint,
-	})
-	if err != nil {
-		return "", fmt.Errorf("resolving the SQS endpoint: %w", err)
-	}
-	return strings.TrimSuffix(ep.URI.String(), "/") + "/" + arn.Account + "/" + arn.Resource, nil
+// queueURL builds the queue URL from the ARN. Requests go to the endpoint
+// whatever the URL says, but the service (and LocalStack) finds the queue
+// by the URL's ACCOUNT/NAME path, so the URL is the endpoint (a custom
+// AWS_ENDPOINT_URL[_SQS], or the regional one of the ARN's partition) plus
+// that path.
+func queueURL(ep endpoint, arn destination.ARN) string {
+	return strings.TrimSuffix(ep.url.String(), "/") + "/" + arn.Account + "/" + arn.Resource
+}
+
+// sqsAttribute is a message (system) attribute of type String.
+type sqsAttribute struct {
+	DataType    string
+	StringValue string
+}
+
+// sqsMessage is SendMessage's input and SendMessageBatch's entry.
+type sqsMessage struct {
+	Id                      string `json:",omitempty"`
+	QueueUrl                string `json:",omitempty"`
+	MessageBody             string
+	MessageGroupId          string                  `json:",omitempty"`
+	MessageDeduplicationId  string                  `json:",omitempty"`
+	MessageSystemAttributes map[string]sqsAttribute `json:",omitempty"`
 }
 
 // sqsEntry is the batch entry for m; Send uses the same fields.
-func (d *sqsDest) sqsEntry(id string, m destination.Message) types.SendMessageBatchRequestEntry {
-	e := types.SendMessageBatchRequestEntry{Id: aws.String(id), MessageBody: aws.String(string(m.Record))}
+func (d *sqsDest) sqsEntry(id string, m destination.Message) sqsMessage {
+	e := sqsMessage{Id: id, MessageBody: string(m.Record)}
 	if d.fifo {
-		e.MessageGroupId = aws.String(functionName(m))
-		e.MessageDeduplicationId = aws.String(dedupID(m))
+		e.MessageGroupId = functionName(m)
+		e.MessageDeduplicationId = dedupID(m)
 	}
 	if m.TraceID != "" {
-		e.MessageSystemAttributes = map[string]types.MessageSystemAttributeValue{
-			string(types.MessageSystemAttributeNameForSendsAWSTraceHeader): {
-				DataType: aws.String("String"), StringValue: aws.String(m.TraceID),
-			},
+		e.MessageSystemAttributes = map[string]sqsAttribute{
+			"AWSTraceHeader": {DataType: "String", StringValue: m.TraceID},
 		}
 	}
 	return e
+}
+
+// sqsCall is an SQS operation in AWS JSON 1.0. SQS also speaks the query
+// protocol's error codes, which X-Amzn-Query-Mode asks for.
+func sqsCall(op string, in any) (call, error) {
+	body, err := jsonBody(in)
+	if err != nil {
+		return call{}, fmt.Errorf("%s: %w", op, err)
+	}
+	h := jsonHeader("1.0", "AmazonSQS."+op)
+	h["X-Amzn-Query-Mode"] = []string{"true"}
+	return call{op: op, method: http.MethodPost, header: h, body: body}, nil
 }
 
 func (d *sqsDest) Send(ctx context.Context, m destination.Message) error {
@@ -95,16 +112,36 @@ func (d *sqsDest) Send(ctx context.Context, m destination.Message) error {
 	if err != nil {
 		return err
 	}
-	e := d.sqsEntry("", m)
-	_, err = conn.client.SendMessage(ctx, &sqs.SendMessageInput{
-		QueueUrl:                aws.String(conn.queueURL),
-		MessageBody:             e.MessageBody,
-		MessageGroupId:          e.MessageGroupId,
-		MessageDeduplicationId:  e.MessageDeduplicationId,
-		MessageSystemAttributes: e.MessageSystemAttributes,
-	})
+	in := d.sqsEntry("", m)
+	in.QueueUrl = conn.queueURL
+	k, err := sqsCall("SendMessage", in)
+	if err != nil {
+		return d.named(err)
+	}
+	a, err := conn.do(ctx, k)
 	if err != nil {
 		return wrap(d.target, err)
+	}
+	var out struct{ MD5OfMessageBody string }
+	if err := json.Unmarshal(a.body, &out); err != nil {
+		return d.named(fmt.Errorf("SendMessage: reading the answer: %w", err))
+	}
+	if err := checkMD5(in.MessageBody, out.MD5OfMessageBody); err != nil {
+		return d.named(fmt.Errorf("SendMessage: %w", err))
+	}
+	return nil
+}
+
+// checkMD5 compares the digest SQS computed of the body it received with
+// the body sent, as the SDK does. A body that is not UTF-8 is sent with
+// replacement characters, and not checked.
+func checkMD5(body, digest string) error {
+	if !utf8.ValidString(body) {
+		return nil
+	}
+	sum := md5.Sum([]byte(body))
+	if want := hex.EncodeToString(sum[:]); digest != want {
+		return fmt.Errorf("the MD5 of the message body received, %q, is not that of the body sent, %s", digest, want)
 	}
 	return nil
 }
@@ -138,22 +175,51 @@ func (d *sqsDest) SendBatch(ctx context.Context, ms []destination.Message) []err
 	return errs
 }
 
-func (d *sqsDest) sendChunk(ctx context.Context, conn sqsConn, ms []destination.Message, chunk []int, errs []error) {
-	entries := make([]types.SendMessageBatchRequestEntry, len(chunk))
+func (d *sqsDest) sendChunk(ctx context.Context, conn *sqsConn, ms []destination.Message, chunk []int, errs []error) {
+	in := struct {
+		QueueUrl string
+		Entries  []sqsMessage
+	}{QueueUrl: conn.queueURL, Entries: make([]sqsMessage, len(chunk))}
 	for k, i := range chunk {
-		entries[k] = d.sqsEntry(strconv.Itoa(k), ms[i])
+		in.Entries[k] = d.sqsEntry(strconv.Itoa(k), ms[i])
 	}
-	out, err := conn.client.SendMessageBatch(ctx, &sqs.SendMessageBatchInput{QueueUrl: aws.String(conn.queueURL), Entries: entries})
+	k, err := sqsCall("SendMessageBatch", in)
+	if err != nil {
+		for _, i := range chunk {
+			errs[i] = d.named(err)
+		}
+		return
+	}
+	a, err := conn.do(ctx, k)
 	if err != nil {
 		batchFailed(ctx, d.target, d, ms, chunk, errs, err)
 		return
 	}
+	var out struct {
+		Successful []struct{ Id, MD5OfMessageBody string }
+		Failed     []struct {
+			Id, Code, Message string
+			SenderFault       bool
+		}
+	}
+	if err := json.Unmarshal(a.body, &out); err != nil {
+		err = d.named(fmt.Errorf("SendMessageBatch: reading the answer: %w", err))
+		for _, i := range chunk {
+			errs[i] = err
+		}
+		return
+	}
 	results := make(map[string]error, len(chunk))
 	for _, s := range out.Successful {
-		results[aws.ToString(s.Id)] = nil
+		results[s.Id] = nil
+		if k, err := strconv.Atoi(s.Id); err == nil && k >= 0 && k < len(in.Entries) {
+			if err := checkMD5(in.Entries[k].MessageBody, s.MD5OfMessageBody); err != nil {
+				results[s.Id] = d.named(fmt.Errorf("SendMessageBatch entry %s: %w", s.Id, err))
+			}
+		}
 	}
 	for _, f := range out.Failed {
-		results[aws.ToString(f.Id)] = wrap(d.target, &EntryError{Code: aws.ToString(f.Code), Message: aws.ToString(f.Message), SenderFault: f.SenderFault})
+		results[f.Id] = wrap(d.target, &EntryError{Code: f.Code, Message: f.Message, SenderFault: f.SenderFault})
 	}
 	settle(d.target, chunk, results, errs)
 }

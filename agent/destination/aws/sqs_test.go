@@ -2,14 +2,10 @@ package awsdest
 
 import (
 	"cmp"
-	"context"
 	"errors"
 	"fmt"
 	"strings"
 	"testing"
-
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/lambda-destinations/lambda-destinations/agent/destination"
 	"github.com/lambda-destinations/lambda-destinations/internal/fakeaws"
@@ -113,12 +109,12 @@ func TestQueueURL(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		o := sqs.Options{EndpointResolverV2: sqs.NewDefaultEndpointResolverV2()}
-		if tt.endpoint != "" {
-			o.BaseEndpoint = aws.String(tt.endpoint)
+		ep, err := endpointSettings{global: tt.endpoint}.resolve(sqsService, target.ARN.Region, "")
+		if err != nil {
+			t.Fatal(err)
 		}
-		got, err := queueURL(context.Background(), o, target.ARN)
-		if err != nil || got != tt.want {
+		got := queueURL(ep, target.ARN)
+		if got != tt.want {
 			t.Errorf("queueURL(%s, %q) = %q, %v; want %q", tt.arn, tt.endpoint, got, err, tt.want)
 		}
 	}
@@ -235,16 +231,24 @@ func TestSQSBatchTooLongFallsBackToSingles(t *testing.T) {
 // Each fault the services produce lands in the right class, for every
 // destination that calls a faked service.
 func TestSendErrorClasses(t *testing.T) {
+	type fake interface {
+		FailNext(fakeaws.Fault, int)
+		Calls() []fakeaws.Call
+	}
 	type dest struct {
 		arn    string
 		env    string
-		server func(testing.TB) *fakeaws.Server
+		server func(testing.TB) (string, fake)
+	}
+	server := func(f func(testing.TB) *fakeaws.Server) func(testing.TB) (string, fake) {
+		return func(tb testing.TB) (string, fake) { s := f(tb); return s.URL, s }
 	}
 	dests := []dest{
-		{"arn:aws:sqs:us-east-1:123456789012:q", "AWS_ENDPOINT_URL_SQS", fakeaws.NewSQS},
-		{"arn:aws:sns:us-east-1:123456789012:t", "AWS_ENDPOINT_URL_SNS", fakeaws.NewSNS},
-		{"arn:aws:events:us-east-1:123456789012:event-bus/b", "AWS_ENDPOINT_URL_EVENTBRIDGE", fakeaws.NewEventBridge},
-		{"arn:aws:lambda:us-east-1:123456789012:function:f", "AWS_ENDPOINT_URL_LAMBDA", fakeaws.NewLambda},
+		{"arn:aws:sqs:us-east-1:123456789012:q", "AWS_ENDPOINT_URL_SQS", server(fakeaws.NewSQS)},
+		{"arn:aws:sns:us-east-1:123456789012:t", "AWS_ENDPOINT_URL_SNS", server(fakeaws.NewSNS)},
+		{"arn:aws:events:us-east-1:123456789012:event-bus/b", "AWS_ENDPOINT_URL_EVENTBRIDGE", server(fakeaws.NewEventBridge)},
+		{"arn:aws:lambda:us-east-1:123456789012:function:f", "AWS_ENDPOINT_URL_LAMBDA", server(fakeaws.NewLambda)},
+		{"arn:aws:s3:::b", "AWS_ENDPOINT_URL_S3", func(tb testing.TB) (string, fake) { s := fakeaws.NewS3(tb, "b"); return s.URL, s }},
 	}
 	faults := []struct {
 		fault fakeaws.Fault
@@ -264,8 +268,8 @@ func TestSendErrorClasses(t *testing.T) {
 				name = f.fault.String()
 			}
 			t.Run(dd.arn+"/"+name, func(t *testing.T) {
-				srv := dd.server(t)
-				awsEnv(t, dd.env, srv.URL)
+				url, srv := dd.server(t)
+				awsEnv(t, dd.env, url)
 				d := newDest(t, dd.arn, Options{})
 				if f.fault != 0 {
 					srv.FailNext(f.fault, 1)
