@@ -8,7 +8,7 @@ export CGO_ENABLED := 0
 goarch_x86_64 := amd64
 goarch_arm64  := arm64
 
-.PHONY: all demo test vet layer bench release clean
+.PHONY: all demo test vet layer bench size release clean
 
 all: layer
 
@@ -39,6 +39,15 @@ layer-dir:
 	GOOS=linux GOARCH=$(goarch_$(ARCH)) $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(DIR)/extensions/destinations ./cmd/destinations
 	cp layer/destinations-wrapper layer/bootstrap $(DIR)/
 	chmod 755 $(DIR)/destinations-wrapper $(DIR)/bootstrap $(DIR)/extensions/destinations
+
+## bench: what the layer costs a function, beside the same function alone and with a
+## do-nothing extension, under the emulator: tables, budgets (exit 1 when one is not kept), build/bench.json; about a minute
+bench: layer
+	$(GO) run ./cmd/bench -out $(BUILD)/bench.json
+
+## size: build each layer zip as `layer` does and check it against its budget (also in `test`)
+size:
+	$(GO) test -count=1 -run TestLayerZipSize -v ./layer/
 
 clean:
 	rm -rf $(BUILD)

@@ -5,10 +5,12 @@ package record
 import (
 	"encoding/base64"
 	"encoding/json"
+	"math/bits"
 	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
+	"unsafe"
 
 	"github.com/lambda-destinations/lambda-destinations/agent/invocation"
 )
@@ -188,6 +190,15 @@ func appendString(b []byte, s string) []byte {
 	b = append(b, '"')
 	start := 0
 	for i := 0; i < len(s); {
+		// Skip to the next byte worth a look, eight at a time.
+		if i+8 <= len(s) {
+			m := specialBytes(load64(s, i))
+			if m == 0 {
+				i += 8
+				continue
+			}
+			i += bits.TrailingZeros64(m) >> 3
+		}
 		c := s[i]
 		if c >= 0x20 && c != '"' && c != '\\' && c < utf8.RuneSelf {
 			i++
@@ -233,6 +244,13 @@ func appendString(b []byte, s string) []byte {
 	return append(b, '"')
 }
 
+// load64 reads eight bytes of s at i, little-endian (one load once compiled).
+func load64(s string, i int) uint64 {
+	_ = s[i+7]
+	return uint64(s[i]) | uint64(s[i+1])<<8 | uint64(s[i+2])<<16 | uint64(s[i+3])<<24 |
+		uint64(s[i+4])<<32 | uint64(s[i+5])<<40 | uint64(s[i+6])<<48 | uint64(s[i+7])<<56
+}
+
 // Payload embeds captured bytes in the record: as JSON when they are valid
 // JSON, else as a JSON string, or as a base64 string when they are not valid
 // UTF-8. An empty body is null. Only insignificant whitespace is changed.
@@ -246,15 +264,25 @@ func Payload(p invocation.Payload) (json.RawMessage, string, *Truncation) {
 	if len(b) == 0 {
 		return json.RawMessage("null"), "", trunc
 	}
+	if trunc == nil {
+		switch valid, compacted := scan(b); {
+		case valid && compacted:
+			// Embedded as it is, without a copy: Marshal copies it once,
+			// into the record. The full slice expression keeps an append
+			// from writing into the capture beyond it.
+			return json.RawMessage(b[:len(b):len(b)]), "", nil
+		case valid:
+			if c, ok := compact(make([]byte, 0, len(b)), b); ok {
+				return c, "", nil
+			}
+		}
+	}
 	if !utf8.Valid(b) {
 		return quote(base64.StdEncoding.EncodeToString(b)), "base64", trunc
 	}
-	if trunc == nil {
-		if c, ok := compact(make([]byte, 0, len(b)), b); ok {
-			return c, "", nil
-		}
-	}
-	return quote(string(b)), "", trunc
+	// Read through a string view: a copy of a large body costs as much as
+	// quoting it. b is not written while the view is in use.
+	return quote(unsafe.String(unsafe.SliceData(b), len(b))), "", trunc
 }
 
 func quote(s string) json.RawMessage {

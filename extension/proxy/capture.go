@@ -1,7 +1,6 @@
 package proxy
 
 import (
-	"io"
 	"sync"
 
 	"github.com/lambda-destinations/lambda-destinations/agent/invocation"
@@ -10,7 +9,7 @@ import (
 // capture keeps the first max bytes of a body that streams through it and
 // counts the rest, so a large body is passed on without being held.
 type capture struct {
-	mu        sync.Mutex // the transport reads request bodies on its own goroutine
+	mu        sync.Mutex // written by one side of a pair, read by the other
 	buf       []byte     // used when the size is known: one allocation
 	chunks    [][]byte   // used when it is not: no regrowth copies
 	kept      int
@@ -55,6 +54,38 @@ func (c *capture) Write(p []byte) (int, error) {
 	return written, nil
 }
 
+// reserve sizes a capture whose size was not announced once its first
+// chunk says how large it is: a chunked body is often one large chunk.
+func (c *capture) reserve(n int64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.kept == 0 && len(c.chunks) == 0 && c.buf == nil && n > 0 {
+		c.buf = make([]byte, 0, min(n, int64(c.max)))
+	}
+}
+
+// spare returns free room in the buffer of a capture whose size was known,
+// at most n bytes, for the caller to read into and then commit; nil when
+// there is none.
+func (c *capture) spare(n int64) []byte {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.buf == nil || len(c.chunks) > 0 || c.kept >= c.max {
+		return nil
+	}
+	room := min(int64(cap(c.buf)-len(c.buf)), int64(c.max-c.kept), n)
+	return c.buf[len(c.buf) : len(c.buf)+int(room)]
+}
+
+// commit keeps the first n bytes of the last spare slice.
+func (c *capture) commit(n int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.buf = c.buf[:len(c.buf)+n]
+	c.kept += n
+	c.size += int64(n)
+}
+
 // payload returns what was kept, in one slice.
 func (c *capture) payload() invocation.Payload {
 	c.mu.Lock()
@@ -69,36 +100,4 @@ func (c *capture) payload() invocation.Payload {
 		b, c.buf, c.chunks = joined, joined, nil
 	}
 	return invocation.Payload{Bytes: b, Size: c.size, Truncated: c.truncated}
-}
-
-// teeBody copies what is read from a body into a capture and calls done once,
-// when the body ends or is closed, whichever comes first.
-type teeBody struct {
-	r    io.ReadCloser
-	c    *capture
-	once sync.Once
-	done func()
-}
-
-func (t *teeBody) Read(p []byte) (int, error) {
-	n, err := t.r.Read(p)
-	if n > 0 {
-		_, _ = t.c.Write(p[:n])
-	}
-	if err == io.EOF {
-		t.finish()
-	}
-	return n, err
-}
-
-func (t *teeBody) Close() error {
-	err := t.r.Close()
-	t.finish()
-	return err
-}
-
-func (t *teeBody) finish() {
-	if t.done != nil {
-		t.once.Do(t.done)
-	}
 }

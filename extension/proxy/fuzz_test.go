@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"bytes"
+	"context"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -40,8 +41,13 @@ func FuzzForward(f *testing.F) {
 	defer up.Close()
 	rec := &recorder{}
 	p := New(Options{Upstream: up.Listener.Addr().String(), MaxPayloadBytes: 1 << 20, Observer: rec})
-	proxied := httptest.NewServer(p)
-	defer proxied.Close()
+	ln, err := p.Listen("127.0.0.1:0")
+	if err != nil {
+		f.Fatal(err)
+	}
+	go p.Serve(ln)
+	defer p.Shutdown(context.Background())
+	proxied := struct{ URL string }{"http://" + ln.Addr().String()}
 
 	f.Fuzz(func(t *testing.T, body []byte, value string, max int) {
 		if max < 0 || max > 1<<20 {
@@ -51,6 +57,7 @@ func FuzzForward(f *testing.F) {
 			return
 		}
 		p.maxPayload = max
+		_, before, _ := rec.snapshot()
 		req, _ := http.NewRequest(http.MethodPost, proxied.URL+"/2018-06-01/runtime/invocation/id/response", bytes.NewReader(body))
 		req.Header.Set("X-Value", value)
 		resp, err := http.DefaultClient.Do(req)
@@ -66,7 +73,7 @@ func FuzzForward(f *testing.F) {
 		if !bytes.Equal(gotBody, body) || gotType != strings.TrimSpace(value) {
 			t.Fatalf("upstream got %q %q, sent %q %q", gotBody, gotType, body, value)
 		}
-		_, results, _ := rec.snapshot()
+		_, results := rec.wait(t, 0, len(before)+1)
 		last := results[len(results)-1].Body
 		keep := min(len(body), max)
 		if !bytes.Equal(last.Bytes, body[:keep]) || last.Size != int64(len(body)) || last.Truncated != (len(body) > max) {

@@ -1,16 +1,24 @@
 // Package proxy is a Runtime API proxy: the runtime is pointed at it, it
 // forwards every call to the real Runtime API unchanged and tees the bodies
 // of the invocation it sees to an Observer.
+//
+// It relays HTTP/1.1 byte for byte: each runtime connection is paired with
+// one connection to the Runtime API, requests go up and answers come back as
+// they were written (headers, their case and order, chunked framing,
+// trailers), and the proxy reads only what it needs to find where each
+// message ends and what it carries. Two goroutines per connection, each
+// blocked on one socket, is all the work a call costs beyond a TCP relay:
+// net/http's server, ReverseProxy and Transport cost several times that in
+// goroutine hand-offs and copies, three times per invocation on the
+// caller's critical path.
 package proxy
 
 import (
 	"context"
-	"encoding/base64"
 	"errors"
 	"log/slog"
 	"net"
 	"net/http"
-	"net/http/httputil"
 	"strconv"
 	"strings"
 	"sync"
@@ -56,7 +64,9 @@ type Result struct {
 }
 
 // Observer receives what the proxy sees. Calls come from the proxy's
-// goroutines and must not block.
+// goroutines and must not block. Event and Result are told once the answer
+// has gone back to the runtime: the runtime's next step is on the caller's
+// critical path, the observer's work is not.
 type Observer interface {
 	Polled()       // the runtime asked for its next event
 	Event(Event)   // the runtime received an event
@@ -69,11 +79,14 @@ type Proxy struct {
 	upstream   string
 	maxPayload int
 	obs        Observer
-	rp         *httputil.ReverseProxy
 	log        *slog.Logger
-	server     *http.Server
-	mu         sync.Mutex
-	conns      map[net.Conn]struct{} // connections that carried a request
+	dialer     net.Dialer
+
+	mu        sync.Mutex
+	listeners map[net.Listener]struct{}
+	pairs     map[*pair]struct{} // open runtime connections
+	used      map[*pair]struct{} // those that carried a request
+	closed    bool
 }
 
 // Options configure a Proxy.
@@ -84,47 +97,29 @@ type Options struct {
 	Logger          *slog.Logger
 }
 
-type ctxKey struct{}
-
-// state is the per-request capture, carried in the request's context from
-// the handler to the proxy's hooks.
-type state struct {
-	kind      string // "next", "response", "error" or ""
-	requestID string
-	body      *capture
-}
-
 // New returns a proxy; Serve starts it.
 func New(o Options) *Proxy {
 	p := &Proxy{upstream: o.Upstream, maxPayload: o.MaxPayloadBytes, obs: o.Observer, log: o.Logger,
-		conns: map[net.Conn]struct{}{}}
+		dialer:    net.Dialer{Timeout: 5 * time.Second, KeepAlive: -1},
+		listeners: map[net.Listener]struct{}{},
+		pairs:     map[*pair]struct{}{},
+		used:      map[*pair]struct{}{},
+	}
 	if p.log == nil {
 		p.log = slog.Default()
 	}
-	p.rp = &httputil.ReverseProxy{
-		Rewrite:        p.rewrite,
-		ModifyResponse: p.modifyResponse,
-		Transport:      newTransport(),
-		FlushInterval:  -1, // pass every write through at once: responses may stream
-		ErrorLog:       slog.NewLogLogger(p.log.Handler(), slog.LevelWarn),
-		ErrorHandler:   p.errorHandler,
+	if p.obs == nil {
+		p.obs = nopObserver{}
 	}
 	return p
 }
 
-// newTransport is tuned for one loopback peer and never uses HTTP_PROXY.
-func newTransport() *http.Transport {
-	return &http.Transport{
-		Proxy:               nil,
-		DialContext:         (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: -1}).DialContext,
-		MaxIdleConns:        8,
-		MaxIdleConnsPerHost: 8,
-		IdleConnTimeout:     0,
-		DisableCompression:  true, // pass bodies as they are, never gzip on the way
-		WriteBufferSize:     32 << 10,
-		ReadBufferSize:      32 << 10,
-	}
-}
+type nopObserver struct{}
+
+func (nopObserver) Polled()       {}
+func (nopObserver) Event(Event)   {}
+func (nopObserver) Result(Result) {}
+func (nopObserver) RuntimeGone()  {}
 
 // Listen binds the proxy's address; call it before registering the
 // extension, since Lambda starts the runtime right after.
@@ -132,125 +127,121 @@ func (p *Proxy) Listen(addr string) (net.Listener, error) {
 	return net.Listen("tcp", addr)
 }
 
-// Serve serves the Runtime API on l until Shutdown.
+// Serve serves the Runtime API on l until Shutdown; it returns nil then.
 func (p *Proxy) Serve(l net.Listener) error {
-	p.server = &http.Server{
-		Handler:           p,
-		ReadHeaderTimeout: 0, // /next long-polls; the runtime is trusted
-		ConnState:         p.connState,
-		ErrorLog:          slog.NewLogLogger(p.log.Handler(), slog.LevelDebug),
-	}
-	err := p.server.Serve(l)
-	if errors.Is(err, http.ErrServerClosed) {
-		return nil
-	}
-	return err
-}
-
-// Shutdown stops the proxy.
-func (p *Proxy) Shutdown(ctx context.Context) error {
-	if p.server == nil {
-		return nil
-	}
-	return p.server.Shutdown(ctx)
-}
-
-func (p *Proxy) connState(c net.Conn, s http.ConnState) {
 	p.mu.Lock()
-	defer p.mu.Unlock()
-	switch s {
-	case http.StateActive:
-		p.conns[c] = struct{}{}
-	case http.StateClosed, http.StateHijacked:
-		if _, ok := p.conns[c]; !ok {
-			return
-		}
-		delete(p.conns, c)
-		// Runtimes keep their connection open between calls: when the last
-		// one closes, the runtime has exited, and nothing else will say so.
-		if len(p.conns) == 0 && p.obs != nil {
-			p.obs.RuntimeGone()
-		}
-	}
-}
-
-func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	st := classify(r)
-	if st.kind != "" && p.obs != nil {
-		if st.kind == "next" {
-			p.obs.Polled()
-		} else {
-			st.body = newCapture(p.maxPayload, r.ContentLength)
-		}
-		r = r.WithContext(context.WithValue(r.Context(), ctxKey{}, st))
-	}
-	p.rp.ServeHTTP(w, r)
-}
-
-// classify tells which Runtime API call a request is.
-func classify(r *http.Request) *state {
-	rest, ok := strings.CutPrefix(r.URL.Path, invocationPrefix)
-	if !ok {
-		return &state{}
-	}
-	if rest == "next" && r.Method == http.MethodGet {
-		return &state{kind: "next"}
-	}
-	id, action, ok := strings.Cut(rest, "/")
-	if ok && r.Method == http.MethodPost && id != "" && (action == "response" || action == "error") {
-		return &state{kind: action, requestID: id}
-	}
-	return &state{}
-}
-
-func (p *Proxy) rewrite(pr *httputil.ProxyRequest) {
-	pr.Out.URL.Scheme = "http"
-	pr.Out.URL.Host = p.upstream
-	pr.Out.Host = pr.In.Host
-	// Clone copied the trailer map before the body was read; share the
-	// inbound one so trailers the runtime sends after the body go through.
-	pr.Out.Trailer = pr.In.Trailer
-	st, _ := pr.In.Context().Value(ctxKey{}).(*state)
-	if st != nil && (st.kind == "response" || st.kind == "error") && pr.Out.Body != nil {
-		pr.Out.Body = &teeBody{r: pr.Out.Body, c: st.body}
-	}
-}
-
-func (p *Proxy) modifyResponse(resp *http.Response) error {
-	st, _ := resp.Request.Context().Value(ctxKey{}).(*state)
-	if st == nil || st.kind == "" {
+	if p.closed {
+		p.mu.Unlock()
+		_ = l.Close()
 		return nil
 	}
-	switch st.kind {
-	case "next":
-		if resp.StatusCode != http.StatusOK {
+	p.listeners[l] = struct{}{}
+	p.mu.Unlock()
+	defer func() {
+		p.mu.Lock()
+		delete(p.listeners, l)
+		p.mu.Unlock()
+	}()
+	var backoff time.Duration
+	for {
+		c, err := l.Accept()
+		if err != nil {
+			p.mu.Lock()
+			closed := p.closed
+			p.mu.Unlock()
+			if closed {
+				return nil
+			}
+			// Out of file descriptors and the like: wait, as net/http does.
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
+				time.Sleep(backoff)
+				continue
+			}
+			return err
+		}
+		backoff = 0
+		pc := newPair(p, c)
+		p.mu.Lock()
+		if p.closed {
+			p.mu.Unlock()
+			_ = c.Close()
 			return nil
 		}
-		ev := eventFromHeader(resp.Header)
-		st.body = newCapture(p.maxPayload, resp.ContentLength)
-		resp.Body = &teeBody{r: resp.Body, c: st.body, done: func() {
-			ev.Body = st.body.payload()
-			ev.At = time.Now()
-			p.obs.Event(ev)
-		}}
-	case "response", "error":
-		if resp.StatusCode/100 != 2 {
-			return nil // not accepted: the runtime will post again or fail
-		}
-		res := Result{RequestID: st.requestID, Body: st.body.payload(), At: time.Now()}
-		if st.kind == "error" {
-			res.Failed = true
-			res.ErrorType = resp.Request.Header.Get(HeaderErrorType)
-		} else if t := resp.Request.Trailer.Get(TrailerErrorType); t != "" {
-			// A streamed response that failed midway reports it in trailers.
-			res.Failed, res.ErrorType = true, t
-			if b, err := base64.StdEncoding.DecodeString(resp.Request.Trailer.Get(TrailerErrorBody)); err == nil && len(b) > 0 {
-				res.Body = invocation.Payload{Bytes: b, Size: int64(len(b))}
-			}
-		}
-		p.obs.Result(res)
+		p.pairs[pc] = struct{}{}
+		p.mu.Unlock()
+		go pc.serve()
 	}
-	return nil
+}
+
+// Shutdown stops the proxy: it stops listening and closes every
+// connection, the runtime's and the Runtime API's. Calls in flight fail.
+func (p *Proxy) Shutdown(ctx context.Context) error {
+	p.mu.Lock()
+	p.closed = true
+	var errs []error
+	for l := range p.listeners {
+		if err := l.Close(); err != nil && !errors.Is(err, net.ErrClosed) {
+			errs = append(errs, err)
+		}
+	}
+	pairs := make([]*pair, 0, len(p.pairs))
+	for pc := range p.pairs {
+		pairs = append(pairs, pc)
+	}
+	p.mu.Unlock()
+	for _, pc := range pairs {
+		pc.abort()
+	}
+	for _, pc := range pairs {
+		select {
+		case <-pc.done:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// carried records that a runtime connection carried a request.
+func (p *Proxy) carried(pc *pair) {
+	p.mu.Lock()
+	p.used[pc] = struct{}{}
+	p.mu.Unlock()
+}
+
+// gone forgets a closed runtime connection. Runtimes keep their connection
+// open between calls: when the last one that carried a request closes, the
+// runtime has exited, and nothing else will say so. A connection the
+// Runtime API ended does not count: the runtime will connect again.
+func (p *Proxy) gone(pc *pair) {
+	p.mu.Lock()
+	delete(p.pairs, pc)
+	_, wasUsed := p.used[pc]
+	delete(p.used, pc)
+	last := wasUsed && len(p.used) == 0 && !pc.byUpstream
+	p.mu.Unlock()
+	if last {
+		p.obs.RuntimeGone()
+	}
+}
+
+// classify tells which Runtime API call a request for path (without the
+// query) and method is, and for which request id.
+func classify(method, path string) (kind, requestID string) {
+	rest, ok := strings.CutPrefix(path, invocationPrefix)
+	if !ok {
+		return "", ""
+	}
+	if rest == "next" && method == http.MethodGet {
+		return "next", ""
+	}
+	id, action, ok := strings.Cut(rest, "/")
+	if ok && method == http.MethodPost && id != "" && (action == "response" || action == "error") {
+		return action, id
+	}
+	return "", ""
 }
 
 func eventFromHeader(h http.Header) Event {
@@ -265,12 +256,4 @@ func eventFromHeader(h http.Header) Event {
 		ev.Deadline = time.UnixMilli(ms)
 	}
 	return ev
-}
-
-func (p *Proxy) errorHandler(w http.ResponseWriter, r *http.Request, err error) {
-	if errors.Is(err, context.Canceled) {
-		return // the runtime went away; nobody to answer
-	}
-	p.log.Error("runtime API call failed", "method", r.Method, "path", r.URL.Path, "upstream", p.upstream, "error", err)
-	w.WriteHeader(http.StatusBadGateway)
 }

@@ -36,6 +36,24 @@ func (r *recorder) snapshot() (events []Event, results []Result, gone int) {
 	return append([]Event(nil), r.events...), append([]Result(nil), r.results...), r.gone
 }
 
+// wait returns the snapshot once it holds at least the given numbers of
+// events and results: the proxy tells the observer right after it has
+// answered the runtime, so the answer can arrive first.
+func (r *recorder) wait(t testing.TB, events, results int) ([]Event, []Result) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		evs, res, _ := r.snapshot()
+		if len(evs) >= events && len(res) >= results {
+			return evs, res
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("observer told %d events and %d results, want %d and %d", len(evs), len(res), events, results)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
 // upstream is a fake Runtime API that records what reaches it.
 type upstream struct {
 	mu       sync.Mutex
@@ -132,7 +150,7 @@ func TestForwardsAndCaptures(t *testing.T) {
 		t.Errorf("upstream got %q %v", got, gotHeader)
 	}
 
-	events, results, _ := rec.snapshot()
+	events, results := rec.wait(t, 1, 1)
 	if len(events) != 1 || len(results) != 1 {
 		t.Fatalf("events %d results %d", len(events), len(results))
 	}
@@ -187,7 +205,7 @@ func TestLargeBodyIsCappedNotBuffered(t *testing.T) {
 	if !bytes.Equal(got, big) {
 		t.Errorf("upstream got %d bytes, want %d", len(got), len(big))
 	}
-	_, results, _ := rec.snapshot()
+	_, results := rec.wait(t, 0, 1)
 	if len(results) != 1 {
 		t.Fatal("no result")
 	}
@@ -253,7 +271,7 @@ func TestStreamingWithErrorTrailers(t *testing.T) {
 	if trailer.Get(TrailerErrorType) != "Stream.Failed" {
 		t.Errorf("trailers upstream: %v", trailer)
 	}
-	_, results, _ := rec.snapshot()
+	_, results := rec.wait(t, 0, 1)
 	if len(results) != 1 || !results[0].Failed || results[0].ErrorType != "Stream.Failed" || string(results[0].Body.Bytes) != errBody {
 		t.Errorf("results = %+v", results)
 	}
