@@ -275,6 +275,10 @@ func (a *Agent) Flush(ctx context.Context) {
 		}
 		byDest[j.to] = append(byDest[j.to], j)
 	}
+	if len(order) == 1 {
+		a.deliver(ctx, byDest[order[0]]) // the common case: no goroutine to start and wait for
+		return
+	}
 	var wg sync.WaitGroup
 	for _, t := range order {
 		wg.Go(func() { a.deliver(ctx, byDest[t]) })

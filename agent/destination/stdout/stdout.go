@@ -13,8 +13,10 @@ import (
 	"github.com/lambda-destinations/lambda-destinations/agent/destination"
 )
 
-// Writer writes whole lines to a stream shared with other writers: each line
-// goes out in one Write so lines never interleave.
+// Writer writes whole lines to a stream shared with other writers: a line
+// goes out in one Write so lines never interleave, but for large records,
+// which go out in three writes under the lock rather than through a copy
+// kept for later (a pipe interleaves writes that large anyway).
 type Writer struct {
 	mu  sync.Mutex
 	out io.Writer
@@ -43,6 +45,15 @@ func (w *Writer) Line(level, msg string, record []byte, fields ...string) error 
 		b = appendJSONString(b, fields[i+1])
 	}
 	b = append(b, `,"record":`...)
+	if len(record) > inPlace {
+		w.buf = b
+		for _, part := range [][]byte{b, record, []byte("}\n")} {
+			if _, err := w.out.Write(part); err != nil {
+				return fmt.Errorf("writing to the log: %w", err)
+			}
+		}
+		return nil
+	}
 	b = append(b, record...)
 	b = append(b, "}\n"...)
 	w.buf = b
@@ -51,6 +62,11 @@ func (w *Writer) Line(level, msg string, record []byte, fields ...string) error 
 	}
 	return nil
 }
+
+// inPlace is the record size above which a line is not assembled in the
+// buffer: the buffer is kept between lines, and must not keep a copy of
+// the largest record ever written.
+const inPlace = 64 << 10
 
 // appendJSONString appends s as a JSON string. strconv.Quote's escapes
 // (\x..) are not JSON, so control and non-ASCII-unsafe bytes are spelled out.
