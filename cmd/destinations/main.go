@@ -57,6 +57,9 @@ func run(ctx context.Context) error {
 	px := proxy.New(proxy.Options{
 		Upstream:        cfg.RuntimeAPI,
 		MaxPayloadBytes: cfg.MaxPayloadBytes,
+		DropEvents:      cfg.OmitRequest || len(cfg.Success)+len(cfg.Failure)+len(cfg.Slow) == 0,
+		DropResponses:   cfg.OmitResponse || len(cfg.Success)+len(cfg.Slow) == 0,
+		DropErrors:      len(cfg.Failure) == 0,
 		Observer:        tracker,
 		Logger:          log,
 	})

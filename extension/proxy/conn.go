@@ -163,7 +163,7 @@ func (pc *pair) requests() (runtimeGone bool) {
 			if chunked {
 				cl = -1
 			}
-			ex.body = newCapture(pc.p.maxPayload, cl)
+			ex.body = newCapture(pc.p.keep(ex.kind), cl)
 		}
 		if err := pc.connect(); err != nil {
 			pc.p.log.Error("runtime API call failed", "method", h.method, "path", h.path, "upstream", pc.p.upstream, "error", err)
@@ -356,7 +356,7 @@ func (pc *pair) answer(ex *exchange, headBuf []byte) (buf []byte, keep bool) {
 	}
 	var c *capture
 	if ex.kind == "next" && h.status == http.StatusOK {
-		c = newCapture(pc.p.maxPayload, h.contentLength)
+		c = newCapture(pc.p.keep("next"), h.contentLength)
 	}
 	untilClose := false
 	switch {

@@ -78,6 +78,7 @@ type Observer interface {
 type Proxy struct {
 	upstream   string
 	maxPayload int
+	drop       map[string]bool // by call kind: keep none of the body
 	obs        Observer
 	log        *slog.Logger
 	dialer     net.Dialer
@@ -93,13 +94,18 @@ type Proxy struct {
 type Options struct {
 	Upstream        string // HOST:PORT of the real Runtime API
 	MaxPayloadBytes int    // bytes of each body kept for the record
-	Observer        Observer
-	Logger          *slog.Logger
+	// Bodies no record will hold are not kept: events when no record
+	// carries its request, responses when no success is recorded, errors
+	// when no failure is.
+	DropEvents, DropResponses, DropErrors bool
+	Observer                              Observer
+	Logger                                *slog.Logger
 }
 
 // New returns a proxy; Serve starts it.
 func New(o Options) *Proxy {
 	p := &Proxy{upstream: o.Upstream, maxPayload: o.MaxPayloadBytes, obs: o.Observer, log: o.Logger,
+		drop:      map[string]bool{"next": o.DropEvents, "response": o.DropResponses, "error": o.DropErrors},
 		dialer:    net.Dialer{Timeout: 5 * time.Second, KeepAlive: -1},
 		listeners: map[net.Listener]struct{}{},
 		pairs:     map[*pair]struct{}{},
@@ -256,4 +262,12 @@ func eventFromHeader(h http.Header) Event {
 		ev.Deadline = time.UnixMilli(ms)
 	}
 	return ev
+}
+
+// keep is how many bytes of a body of the given call kind to keep.
+func (p *Proxy) keep(kind string) int {
+	if p.drop[kind] {
+		return 0
+	}
+	return p.maxPayload
 }

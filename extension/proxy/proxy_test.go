@@ -334,3 +334,48 @@ func BenchmarkProxyNext(b *testing.B) {
 		srv.Close()
 	}
 }
+
+// TestDroppedBodies: bodies no record will hold go through but are not kept.
+func TestDroppedBodies(t *testing.T) {
+	u, srv := newUpstream(t, []byte(`{"event":1}`))
+	rec := &recorder{}
+	p := New(Options{Upstream: srv.Listener.Addr().String(), MaxPayloadBytes: 1 << 20, Observer: rec,
+		DropEvents: true, DropResponses: true})
+	ln, err := p.Listen("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go p.Serve(ln)
+	defer p.Shutdown(context.Background())
+	base := "http://" + ln.Addr().String() + "/2018-06-01/runtime/invocation/"
+	resp, err := http.Get(base + "next")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := io.ReadAll(resp.Body); string(b) != `{"event":1}` {
+		t.Errorf("event %q", b)
+	}
+	resp.Body.Close()
+	for _, path := range []string{"r1/response", "r2/error"} {
+		resp, err := http.Post(base+path, "application/json", strings.NewReader(`{"body":"`+path+`"}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+	}
+	events, results := rec.wait(t, 1, 2)
+	if len(events[0].Body.Bytes) != 0 || events[0].Body.Size != int64(len(`{"event":1}`)) {
+		t.Errorf("event kept %q", events[0].Body.Bytes)
+	}
+	for _, r := range results {
+		kept := string(r.Body.Bytes)
+		if r.Failed && kept != `{"body":"r2/error"}` || !r.Failed && kept != "" {
+			t.Errorf("%s kept %q", r.RequestID, kept)
+		}
+	}
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if string(u.bodies["/2018-06-01/runtime/invocation/r1/response"]) != `{"body":"r1/response"}` {
+		t.Error("the response did not reach the Runtime API whole")
+	}
+}
