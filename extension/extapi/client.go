@@ -3,11 +3,13 @@
 package extapi
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"strings"
 	"time"
@@ -54,9 +56,12 @@ const (
 
 // Client speaks to the Extensions API at one address.
 type Client struct {
-	base string
-	http *http.Client
-	id   string
+	addr    string
+	base    string
+	http    *http.Client
+	id      string
+	nc      *nextConn // Next's connection; Next is called from one goroutine
+	nextReq []byte
 }
 
 // NewClient returns a client for the Extensions API at address (HOST:PORT).
@@ -65,6 +70,7 @@ func NewClient(address string) *Client {
 	t := http.DefaultTransport.(*http.Transport).Clone()
 	t.Proxy = nil
 	return &Client{
+		addr: address,
 		base: "http://" + address + "/2020-01-01/extension/",
 		http: &http.Client{Transport: t}, // no timeout: /event/next long-polls
 	}
@@ -94,6 +100,7 @@ func (c *Client) Register(ctx context.Context, name string, events ...EventType)
 		return nil, fmt.Errorf("register: status %d: %s", resp.StatusCode, strings.TrimSpace(string(data)))
 	}
 	c.id = resp.Header.Get(headerIdentifier)
+	c.nextReq = nil
 	var reg Registration
 	if len(data) > 0 {
 		if err := json.Unmarshal(data, &reg); err != nil {
@@ -103,27 +110,83 @@ func (c *Client) Register(ctx context.Context, name string, events ...EventType)
 	return &reg, nil
 }
 
-// Next blocks until the next event.
+// Next blocks until the next event. It long-polls on a connection of its
+// own, kept between events: one write and one read per event, without the
+// HTTP transport's goroutine hand-offs, since the emulator (and so sam
+// local) holds the caller's response until every extension is back here.
 func (c *Client) Next(ctx context.Context) (*Event, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.base+"event/next", nil)
-	if err != nil {
-		return nil, fmt.Errorf("next: %w", err)
+	for {
+		ev, reused, err := c.next(ctx)
+		if err == nil {
+			return ev, nil
+		}
+		c.closeNext()
+		if ctx.Err() != nil {
+			return nil, fmt.Errorf("next: %w", ctx.Err())
+		}
+		if !reused {
+			return nil, fmt.Errorf("next: %w", err)
+		}
+		// A kept connection the API had closed: once more on a new one.
 	}
-	req.Header.Set(headerIdentifier, c.id)
-	resp, err := c.http.Do(req)
-	if err != nil {
-		return nil, fmt.Errorf("next: %w", err)
+}
+
+// nextConn is the connection /event/next is called on.
+type nextConn struct {
+	conn net.Conn
+	r    *bufio.Reader
+}
+
+func (c *Client) next(ctx context.Context) (ev *Event, reused bool, err error) {
+	reused = c.nc != nil
+	if !reused {
+		conn, err := (&net.Dialer{Timeout: 5 * time.Second}).DialContext(ctx, "tcp", c.addr)
+		if err != nil {
+			return nil, false, err
+		}
+		c.nc = &nextConn{conn: conn, r: bufio.NewReader(conn)}
 	}
-	defer resp.Body.Close()
-	data, _ := io.ReadAll(resp.Body)
+	nc := c.nc
+	stop := context.AfterFunc(ctx, func() { _ = nc.conn.SetDeadline(time.Unix(1, 0)) })
+	defer stop()
+	if _, err := nc.conn.Write(c.nextRequest()); err != nil {
+		return nil, reused, err
+	}
+	resp, err := http.ReadResponse(nc.r, nil)
+	if err != nil {
+		return nil, reused, err // on a kept connection, most likely closed by the API meanwhile
+	}
+	data, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil {
+		return nil, false, err
+	}
+	if resp.Close {
+		c.closeNext()
+	}
 	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("next: status %d: %s", resp.StatusCode, strings.TrimSpace(string(data)))
+		return nil, false, fmt.Errorf("status %d: %s", resp.StatusCode, strings.TrimSpace(string(data)))
 	}
-	var ev Event
-	if err := json.Unmarshal(data, &ev); err != nil {
-		return nil, fmt.Errorf("next: decoding event: %w", err)
+	ev = &Event{}
+	if err := json.Unmarshal(data, ev); err != nil {
+		return nil, false, fmt.Errorf("decoding event: %w", err)
 	}
-	return &ev, nil
+	return ev, reused, nil
+}
+
+func (c *Client) nextRequest() []byte {
+	if c.nextReq == nil {
+		c.nextReq = []byte("GET /2020-01-01/extension/event/next HTTP/1.1\r\nHost: " + c.addr +
+			"\r\nUser-Agent: lambda-destinations\r\n" + headerIdentifier + ": " + c.id + "\r\n\r\n")
+	}
+	return c.nextReq
+}
+
+func (c *Client) closeNext() {
+	if c.nc != nil {
+		_ = c.nc.conn.Close()
+		c.nc = nil
+	}
 }
 
 // InitError reports a failed init; Lambda then fails the init phase.
