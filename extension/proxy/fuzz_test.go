@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -11,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
 // FuzzForward sends any body and header value through the proxy and checks
@@ -90,4 +92,51 @@ func validHeaderValue(v string) bool {
 		}
 	}
 	return true
+}
+
+// FuzzRawRequest sends any bytes to the proxy as a runtime would send a
+// request: whatever they are, the proxy does not fall over, and the next
+// well-formed call on a new connection goes through.
+func FuzzRawRequest(f *testing.F) {
+	f.Add([]byte("GET /2018-06-01/runtime/invocation/next HTTP/1.1\r\nHost: x\r\n\r\n"))
+	f.Add([]byte("POST /2018-06-01/runtime/invocation/id/response HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nTrailer: Lambda-Runtime-Function-Error-Type\r\n\r\n5\r\nhello\r\n0\r\nLambda-Runtime-Function-Error-Type: E\r\n\r\n"))
+	f.Add([]byte("POST /2018-06-01/runtime/invocation/id/error HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nExpect: 100-continue\r\n\r\n{}\n"))
+	f.Add([]byte("POST /x HTTP/1.1\r\nContent-Length: -1\r\n\r\n"))
+	f.Add([]byte("GET / HTTP/1.1\r\nTransfer-Encoding: gzip, chunked\r\n\r\nzz\r\n"))
+	f.Add([]byte("\x00\xff garbage\r\n\r\n"))
+
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		w.WriteHeader(http.StatusAccepted)
+	}))
+	defer up.Close()
+	p := New(Options{Upstream: up.Listener.Addr().String(), MaxPayloadBytes: 1 << 10, Observer: &recorder{}})
+	ln, err := p.Listen("127.0.0.1:0")
+	if err != nil {
+		f.Fatal(err)
+	}
+	go p.Serve(ln)
+	defer p.Shutdown(context.Background())
+	addr := ln.Addr().String()
+	client := &http.Client{Transport: &http.Transport{Proxy: nil, DisableKeepAlives: true}, Timeout: 5 * time.Second}
+
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		conn, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		conn.SetDeadline(time.Now().Add(200 * time.Millisecond))
+		conn.Write(raw)
+		io.Copy(io.Discard, conn)
+		conn.Close()
+
+		resp, err := client.Post("http://"+addr+"/2018-06-01/runtime/invocation/ok/response", "text/plain", strings.NewReader("fine"))
+		if err != nil {
+			t.Fatalf("a well-formed call after %q: %v", raw, err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusAccepted {
+			t.Fatalf("a well-formed call after %q: status %d", raw, resp.StatusCode)
+		}
+	})
 }
