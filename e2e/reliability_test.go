@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"bytes"
-	"context"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
@@ -242,12 +241,7 @@ func nullPayloads(r record.Record) error {
 // through as without the layer, and a midstream error makes a failure
 // record holding the streamed prefix's error.
 func TestStreamedResponse(t *testing.T) {
-	streamer := filepath.Join(t.TempDir(), "streamer")
-	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Minute)
-	defer cancel()
-	if err := rie.BuildFunction(ctx, "./e2e/streamer", streamer); err != nil {
-		t.Fatal(err)
-	}
+	streamer := riet.FunctionT(t, "./e2e/streamer", "streamer")
 	hook := newReceiver(t)
 	with := riet.StartT(t, rie.Options{LayerDir: layerDir, TaskRoot: filepath.Dir(streamer),
 		Command: []string{"/opt/destinations-wrapper", streamer},

@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"path/filepath"
@@ -110,12 +109,7 @@ func TestSampling(t *testing.T) {
 // to the slow destination, marked Slow; a fast one does not. The streaming
 // runtime sleeps 5 ms between chunks, which makes slow invocations on demand.
 func TestSlowCondition(t *testing.T) {
-	streamer := filepath.Join(t.TempDir(), "streamer")
-	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Minute)
-	defer cancel()
-	if err := rie.BuildFunction(ctx, "./e2e/streamer", streamer); err != nil {
-		t.Fatal(err)
-	}
+	streamer := riet.FunctionT(t, "./e2e/streamer", "streamer")
 	slow := newReceiver(t)
 	success := newReceiver(t)
 	e := riet.StartT(t, rie.Options{LayerDir: layerDir, TaskRoot: filepath.Dir(streamer),
