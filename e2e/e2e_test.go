@@ -4,7 +4,6 @@
 package e2e
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -12,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -130,15 +130,22 @@ func newReceiver(t *testing.T) *receiver.Receiver {
 func stdoutRecords(t *testing.T, output, msg string) map[string]logLine {
 	t.Helper()
 	out := map[string]logLine{}
-	sc := bufio.NewScanner(strings.NewReader(output))
-	sc.Buffer(make([]byte, 1<<20), 64<<20)
-	for sc.Scan() {
-		line := sc.Bytes()
-		if !bytes.HasPrefix(line, []byte(`{"time"`)) || !bytes.Contains(line, []byte(`"msg":"`+msg+`"`)) {
+	lines := strings.Split(output, "\n")
+	for i := 0; i < len(lines); i++ {
+		line := lines[i]
+		if !strings.HasPrefix(line, `{"time"`) || !strings.Contains(line, `"msg":"`+msg+`"`) {
 			continue
 		}
 		var l logLine
-		if err := json.Unmarshal(line, &l); err != nil {
+		err := json.Unmarshal([]byte(line), &l)
+		if err != nil {
+			// A line longer than a pipe's buffer is written in pieces, and
+			// the emulator's own log lines, on the same stream, can land
+			// between them: take them out and join the pieces.
+			line, i = mend(lines, i)
+			err = json.Unmarshal([]byte(line), &l)
+		}
+		if err != nil {
 			t.Errorf("a record line is not JSON: %v: %.200s", err, line)
 			continue
 		}
@@ -148,6 +155,30 @@ func stdoutRecords(t *testing.T, output, msg string) map[string]logLine {
 		out[l.RequestID] = l
 	}
 	return out
+}
+
+// emulatorLine matches the start of a line the emulator logs itself.
+var emulatorLine = regexp.MustCompile(`(\d{2} \w{3} \d{4} \d{2}:\d{2}:\d{2},\d{3} \[\w+\] \(rapid\) |(START|END|REPORT) RequestId: )`)
+
+// mend rebuilds the line starting at lines[i] that the emulator's lines
+// split, and returns it with the index of its last piece.
+func mend(lines []string, i int) (string, int) {
+	var b strings.Builder
+	for ; i < len(lines); i++ {
+		piece := lines[i]
+		if loc := emulatorLine.FindStringIndex(piece); loc != nil && loc[0] > 0 {
+			b.WriteString(piece[:loc[0]]) // ours, then the emulator's line to its end
+			continue
+		}
+		if emulatorLine.MatchString(piece) && b.Len() > 0 {
+			continue // a whole emulator line between two pieces
+		}
+		b.WriteString(piece)
+		if json.Valid([]byte(b.String())) {
+			return b.String(), i
+		}
+	}
+	return b.String(), i
 }
 
 type logLine struct {
@@ -178,4 +209,17 @@ func compactJSON(t *testing.T, s string) string {
 		t.Fatalf("compact %q: %v", s, err)
 	}
 	return b.String()
+}
+
+func TestMendSplitLines(t *testing.T) {
+	rec := `{"time":"t","msg":"oversize record","requestId":"r1","record":{"version":"1.0","responsePayload":"` + strings.Repeat("x", 100) + `"}}`
+	cut := 60
+	output := "START RequestId: r1 Version: $LATEST\n" +
+		rec[:cut] + "26 Nov 2026 22:42:04,141 [INFO] (rapid) INVOKE RTDONE(status: success)\n" +
+		"26 Nov 2026 22:42:04,142 [INFO] (rapid) another line\n" +
+		rec[cut:] + "\nEND RequestId: r1\n"
+	got := stdoutRecords(t, output, "oversize record")
+	if l, ok := got["r1"]; !ok || len(l.Record.ResponsePayload) != 102 {
+		t.Errorf("mended: %+v", got)
+	}
 }
