@@ -2,6 +2,7 @@ package agent
 
 import (
 	"fmt"
+	"runtime/debug"
 	"strconv"
 
 	"github.com/lambda-destinations/lambda-destinations/agent/destination"
@@ -39,7 +40,18 @@ func (a *Agent) Add(inv invocation.Invocation) {
 		}
 		a.enqueue(d, inv, &r)
 	}
+	if inv.Request.Len()+inv.Response.Len() >= releaseAfter {
+		// The captured body is garbage now, held in the records alone:
+		// its pages go back to the system, in the background, rather
+		// than stay counted as the extension's (and the function's)
+		// memory until a large body needs them again.
+		go debug.FreeOSMemory()
+	}
 }
+
+// releaseAfter is the size of the payloads whose records are followed by
+// returning free memory to the system.
+const releaseAfter = 1 << 20
 
 // enqueue serialises one record and queues it for the delivery's destinations.
 func (a *Agent) enqueue(d route.Delivery, inv invocation.Invocation, rec *record.Record) {

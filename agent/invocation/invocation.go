@@ -34,9 +34,47 @@ func (o Outcome) Failed() bool { return o != Success }
 // Payload is a captured body: the first bytes up to the capture cap, and the
 // size of the whole body as it went through.
 type Payload struct {
-	Bytes     []byte
-	Size      int64 // bytes seen in all; more than len(Bytes) when truncated
+	Bytes []byte
+	// Parts, when not nil, holds the kept bytes instead of Bytes (nil then),
+	// in order: a body captured in pieces is handed over as they are rather
+	// than copied into one slice, so that a large body is held once. Len,
+	// Join and Contiguous read either form.
+	Parts     [][]byte
+	Size      int64 // bytes seen in all; more than Len() when truncated
 	Truncated bool
+}
+
+// Len is the number of bytes kept.
+func (p Payload) Len() int {
+	if p.Parts == nil {
+		return len(p.Bytes)
+	}
+	n := 0
+	for _, part := range p.Parts {
+		n += len(part)
+	}
+	return n
+}
+
+// Join returns the kept bytes in one slice: Bytes itself, or a copy of the
+// parts joined.
+func (p Payload) Join() []byte {
+	if p.Parts == nil {
+		return p.Bytes
+	}
+	b := make([]byte, 0, p.Len())
+	for _, part := range p.Parts {
+		b = append(b, part...)
+	}
+	return b
+}
+
+// Contiguous returns p with its bytes in Bytes, joined if they were in parts.
+func (p Payload) Contiguous() Payload {
+	if p.Parts != nil {
+		p.Bytes, p.Parts = p.Join(), nil
+	}
+	return p
 }
 
 // Invocation is one completed invocation.

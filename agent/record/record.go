@@ -41,6 +41,18 @@ type Record struct {
 	DestinationsCondition string `json:"destinationsCondition,omitempty"`
 	// Set with DESTINATIONS_CONTEXT, and on slow records for the duration.
 	InvocationContext *InvocationContext `json:"invocationContext,omitempty"`
+
+	// Payloads captured in parts, still to embed: Marshal writes them
+	// straight into the record, which then holds them once.
+	requestParts, responseParts *parts
+}
+
+// parts is a payload captured in parts, to embed when the record is
+// serialised: the first kept bytes of them.
+type parts struct {
+	parts     [][]byte
+	kept      int
+	truncated bool
 }
 
 // Truncation says a payload holds only the first Kept of Size bytes.
@@ -99,8 +111,16 @@ func Build(inv invocation.Invocation, fn Function) Record {
 		},
 		ResponseContext: ResponseContext{StatusCode: 200, ExecutedVersion: version},
 	}
-	r.RequestPayload, r.RequestPayloadEncoding, r.RequestPayloadTruncated = Payload(inv.Request)
-	r.ResponsePayload, r.ResponsePayloadEncoding, r.ResponsePayloadTruncated = Payload(inv.Response)
+	if inv.Request.Parts != nil {
+		r.requestParts, r.RequestPayload, r.RequestPayloadTruncated = pending(inv.Request)
+	} else {
+		r.RequestPayload, r.RequestPayloadEncoding, r.RequestPayloadTruncated = Payload(inv.Request)
+	}
+	if inv.Response.Parts != nil {
+		r.responseParts, r.ResponsePayload, r.ResponsePayloadTruncated = pending(inv.Response)
+	} else {
+		r.ResponsePayload, r.ResponsePayloadEncoding, r.ResponsePayloadTruncated = Payload(inv.Response)
+	}
 	if inv.Outcome.Failed() {
 		r.RequestContext.Condition = ConditionFailure
 		r.ResponseContext.FunctionError = "Unhandled"
@@ -108,15 +128,103 @@ func Build(inv invocation.Invocation, fn Function) Record {
 	return r
 }
 
-// Marshal serialises a record as one line of compact JSON.
+// pending is a payload captured in parts, left for Marshal to embed, or
+// null when nothing of it is kept.
+func pending(p invocation.Payload) (*parts, json.RawMessage, *Truncation) {
+	kept := p.Len()
+	var trunc *Truncation
+	if p.Truncated {
+		kept -= partialRuneTail(p.Parts, kept)
+		trunc = &Truncation{Size: p.Size, Kept: kept}
+	}
+	if kept == 0 {
+		return nil, json.RawMessage("null"), trunc
+	}
+	return &parts{parts: p.Parts, kept: kept, truncated: p.Truncated}, nil, trunc
+}
+
+// partialRuneTail is the length of an incomplete UTF-8 sequence cut at the
+// end of the first n bytes of parts, as trimPartialRune drops it.
+func partialRuneTail(ps [][]byte, n int) int {
+	var tail [utf8.UTFMax]byte
+	t := tail[:0]
+	// The last bytes, up to UTFMax, wherever the parts split them.
+	skip := max(n-utf8.UTFMax, 0)
+	for _, p := range ps {
+		if len(p) > n {
+			p = p[:n]
+		}
+		n -= len(p)
+		if skip >= len(p) {
+			skip -= len(p)
+			continue
+		}
+		t = append(t, p[skip:]...)
+		skip = 0
+	}
+	return len(t) - len(trimPartialRune(t))
+}
+
+// Marshal serialises a record as one line of compact JSON. A payload that
+// Build left in parts is embedded straight into the line, and r's payload
+// fields are set to it there: r no longer holds the parts.
 func Marshal(r *Record) ([]byte, error) {
-	return AppendMarshal(make([]byte, 0, 512+len(r.RequestPayload)+len(r.ResponsePayload)), r)
+	n := 512 + len(r.RequestPayload) + len(r.ResponsePayload)
+	for _, p := range []*parts{r.requestParts, r.responseParts} {
+		if p != nil {
+			n += p.kept + 2 // a compact JSON payload, or a short string
+		}
+	}
+	return AppendMarshal(make([]byte, 0, n), r)
 }
 
 // AppendMarshal appends the record's JSON to b. Fields are written in the
 // native order by hand: the payloads are already compact JSON and going
-// through encoding/json would validate and copy them again.
+// through encoding/json would validate and copy them again. A payload that
+// Build left in parts is embedded here, as Marshal says.
 func AppendMarshal(b []byte, r *Record) ([]byte, error) {
+	if r.requestParts != nil || r.responseParts != nil {
+		return appendMarshalParts(b, r)
+	}
+	return appendMarshal(b, r)
+}
+
+// appendMarshalParts embeds the payloads left in parts, then marshals.
+func appendMarshalParts(b []byte, r *Record) ([]byte, error) {
+	start := len(b)
+	b = appendHead(b, r)
+	if p := r.requestParts; p != nil {
+		s := len(b)
+		b, r.RequestPayloadEncoding = appendParts(b, p)
+		r.RequestPayload, r.requestParts = b[s:len(b):len(b)], nil
+	} else {
+		b = appendRaw(b, r.RequestPayload)
+	}
+	b = appendMiddle(b, r)
+	if p := r.responseParts; p != nil {
+		s := len(b)
+		b, r.ResponsePayloadEncoding = appendParts(b, p)
+		r.ResponsePayload, r.responseParts = b[s:len(b):len(b)], nil
+	} else {
+		b = appendRaw(b, r.ResponsePayload)
+	}
+	out, err := appendTail(b, r)
+	if err != nil {
+		return b[:start], err
+	}
+	return out, nil
+}
+
+func appendMarshal(b []byte, r *Record) ([]byte, error) {
+	b = appendHead(b, r)
+	b = appendRaw(b, r.RequestPayload)
+	b = appendMiddle(b, r)
+	b = appendRaw(b, r.ResponsePayload)
+	return appendTail(b, r)
+}
+
+// appendHead writes the record up to the request payload.
+func appendHead(b []byte, r *Record) []byte {
 	b = append(b, `{"version":`...)
 	b = appendString(b, r.Version)
 	b = append(b, `,"timestamp":`...)
@@ -129,8 +237,11 @@ func AppendMarshal(b []byte, r *Record) ([]byte, error) {
 	b = appendString(b, r.RequestContext.Condition)
 	b = append(b, `,"approximateInvokeCount":`...)
 	b = strconv.AppendInt(b, int64(r.RequestContext.ApproximateInvokeCount), 10)
-	b = append(b, `},"requestPayload":`...)
-	b = appendRaw(b, r.RequestPayload)
+	return append(b, `},"requestPayload":`...)
+}
+
+// appendMiddle writes the record between the payloads.
+func appendMiddle(b []byte, r *Record) []byte {
 	b = append(b, `,"responseContext":{"statusCode":`...)
 	b = strconv.AppendInt(b, int64(r.ResponseContext.StatusCode), 10)
 	b = append(b, `,"executedVersion":`...)
@@ -139,8 +250,11 @@ func AppendMarshal(b []byte, r *Record) ([]byte, error) {
 		b = append(b, `,"functionError":`...)
 		b = appendString(b, r.ResponseContext.FunctionError)
 	}
-	b = append(b, `},"responsePayload":`...)
-	b = appendRaw(b, r.ResponsePayload)
+	return append(b, `},"responsePayload":`...)
+}
+
+// appendTail writes the record after the response payload.
+func appendTail(b []byte, r *Record) ([]byte, error) {
 	if r.RequestPayloadEncoding == "" && r.ResponsePayloadEncoding == "" &&
 		r.RequestPayloadTruncated == nil && r.ResponsePayloadTruncated == nil &&
 		r.DestinationsCondition == "" && r.InvocationContext == nil {
@@ -255,7 +369,7 @@ func load64(s string, i int) uint64 {
 // JSON, else as a JSON string, or as a base64 string when they are not valid
 // UTF-8. An empty body is null. Only insignificant whitespace is changed.
 func Payload(p invocation.Payload) (json.RawMessage, string, *Truncation) {
-	b := p.Bytes
+	b := p.Join()
 	var trunc *Truncation
 	if p.Truncated {
 		b = trimPartialRune(b)
@@ -283,6 +397,52 @@ func Payload(p invocation.Payload) (json.RawMessage, string, *Truncation) {
 	// Read through a string view: a copy of a large body costs as much as
 	// quoting it. b is not written while the view is in use.
 	return quote(unsafe.String(unsafe.SliceData(b), len(b))), "", trunc
+}
+
+// appendParts embeds a payload captured in parts as Payload embeds one
+// slice, and returns its encoding. The parts are appended as they are and
+// the JSON checked (and compacted) where it lands in b: a valid JSON payload,
+// the usual large one, is copied once. Any other goes the way of Payload
+// from the parts joined.
+func appendParts(b []byte, p *parts) ([]byte, string) {
+	start := len(b)
+	left := p.kept
+	for _, part := range p.parts {
+		if left == 0 {
+			break
+		}
+		part = part[:min(len(part), left)]
+		b = append(b, part...)
+		left -= len(part)
+	}
+	if !p.truncated {
+		in := b[start:]
+		switch valid, compacted := scan(in); {
+		case valid && compacted:
+			return b, ""
+		case valid:
+			// In place: compacting only ever writes behind where it reads.
+			if c, ok := compact(in[:0], in); ok {
+				return b[:start+len(c)], ""
+			}
+		}
+	}
+	// Rare for a large payload: not JSON, or truncated. b[start:] may have
+	// been written over, so the parts are joined again.
+	joined := make([]byte, 0, p.kept)
+	left = p.kept
+	for _, part := range p.parts {
+		part = part[:min(len(part), left)]
+		joined = append(joined, part...)
+		left -= len(part)
+	}
+	b = b[:start]
+	if !utf8.Valid(joined) {
+		b = append(b, '"')
+		b = base64.StdEncoding.AppendEncode(b, joined)
+		return append(b, '"'), "base64"
+	}
+	return appendString(b, unsafe.String(unsafe.SliceData(joined), len(joined))), ""
 }
 
 func quote(s string) json.RawMessage {

@@ -49,9 +49,10 @@ func (r *Redactor) JSON(b []byte) ([]byte, error) {
 // a truncated JSON body keeps the redacted tokens before the cut; any other
 // body is kept or, with Drop, replaced by a marker that says only its size.
 func (r *Redactor) Payload(p invocation.Payload) invocation.Payload {
-	if !r.Active() || len(p.Bytes) == 0 {
+	if !r.Active() || p.Len() == 0 {
 		return p
 	}
+	p = p.Contiguous()
 	out, err := r.JSON(p.Bytes)
 	if err == nil || (p.Truncated && errors.Is(err, ErrTruncated)) {
 		p.Bytes = out

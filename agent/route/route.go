@@ -110,7 +110,7 @@ func MatchErrorType(patterns []string, inv invocation.Invocation) bool {
 			return true
 		}
 	}
-	if body := BodyErrorType(inv.Response.Bytes); body != "" && body != t {
+	if body := BodyErrorType(inv.Response.Join()); body != "" && body != t {
 		return matchAny(patterns, body)
 	}
 	return false

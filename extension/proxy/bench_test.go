@@ -88,8 +88,8 @@ func BenchmarkCapture(b *testing.B) {
 					for off := 0; off < size; off += 32 << 10 {
 						_, _ = c.Write(data[off:min(size, off+32<<10)])
 					}
-					if p := c.payload(); len(p.Bytes) != size {
-						b.Fatalf("kept %d", len(p.Bytes))
+					if p := c.payload(); p.Len() != size {
+						b.Fatalf("kept %d", p.Len())
 					}
 				}
 			})

@@ -1,7 +1,11 @@
 package proxy
 
 import (
+	"runtime"
+	"runtime/debug"
 	"sync"
+	"sync/atomic"
+	"time"
 
 	"github.com/lambda-destinations/lambda-destinations/agent/invocation"
 )
@@ -16,6 +20,8 @@ type capture struct {
 	max       int
 	size      int64
 	truncated bool
+	collected bool   // onLarge was called
+	onLarge   func() // called once when the body turns out large; may be nil
 }
 
 const chunkSize = 64 << 10
@@ -30,7 +36,6 @@ func newCapture(max int, contentLength int64) *capture {
 
 func (c *capture) Write(p []byte) (int, error) {
 	c.mu.Lock()
-	defer c.mu.Unlock()
 	written := len(p)
 	c.size += int64(len(p))
 	if c.size > int64(c.max) {
@@ -51,8 +56,52 @@ func (c *capture) Write(p []byte) (int, error) {
 		c.kept += n
 		p = p[n:]
 	}
+	collect := c.large()
+	c.mu.Unlock()
+	if collect {
+		c.onLarge()
+	}
 	return written, nil
 }
+
+// large reports, once, that the capture has come to hold a large body, for
+// which the caller calls onLarge. The caller holds mu.
+func (c *capture) large() bool {
+	if c.kept > collectAbove && !c.collected && c.onLarge != nil {
+		c.collected = true
+		return true
+	}
+	return false
+}
+
+// collectAbove is the size from which a body is large: collecting garbage
+// then costs little beside carrying the body.
+const collectAbove = 1 << 20
+
+// collector runs before a large body is held in full. Left to the pacer,
+// whose goal is twice the heap live at the last collection (a large body
+// and its record), what earlier invocations left would still be there as
+// this body and its record are allocated: peak memory some four times the
+// body. Collected now, it is reused instead. Now and then the free memory
+// also goes back to the system: what a run of small invocations left free
+// is of no use to large bodies, yet would stay counted as the extension's
+// (and the function's) memory; not each time, for the pages taken back
+// cost faults to touch again (some milliseconds for a few MiB).
+type collector struct {
+	lastRelease atomic.Int64 // UnixNano of the last return to the system
+}
+
+func (g *collector) collect() {
+	now := time.Now().UnixNano()
+	if last := g.lastRelease.Load(); now-last >= int64(releaseEvery) && g.lastRelease.CompareAndSwap(last, now) {
+		debug.FreeOSMemory()
+		return
+	}
+	runtime.GC()
+}
+
+// releaseEvery spaces the returns of free memory to the system.
+const releaseEvery = 10 * time.Second
 
 // reserve sizes a capture whose size was not announced once its first
 // chunk says how large it is: a chunked body is often one large chunk.
@@ -80,24 +129,52 @@ func (c *capture) spare(n int64) []byte {
 // commit keeps the first n bytes of the last spare slice.
 func (c *capture) commit(n int) {
 	c.mu.Lock()
-	defer c.mu.Unlock()
 	c.buf = c.buf[:len(c.buf)+n]
 	c.kept += n
 	c.size += int64(n)
+	collect := c.large()
+	c.mu.Unlock()
+	if collect {
+		c.onLarge()
+	}
 }
 
-// payload returns what was kept, in one slice.
+// payload returns what was kept: in Bytes when it is one slice or small,
+// else in Parts, the slices as they were filled, not joined (a copy of a
+// large body would hold it twice).
 func (c *capture) payload() invocation.Payload {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	b := c.buf
-	if len(c.chunks) > 0 {
+	p := invocation.Payload{Size: c.size, Truncated: c.truncated}
+	if len(c.chunks) == 0 {
+		p.Bytes = c.buf
+		return p
+	}
+	if c.kept <= chunkSize { // small: one slice is simpler for all, and cheap
 		joined := make([]byte, 0, c.kept)
 		joined = append(joined, c.buf...)
 		for _, ch := range c.chunks {
 			joined = append(joined, ch...)
 		}
-		b, c.buf, c.chunks = joined, joined, nil
+		c.buf, c.chunks = joined, nil
+		p.Bytes = joined
+		return p
 	}
-	return invocation.Payload{Bytes: b, Size: c.size, Truncated: c.truncated}
+	parts := make([][]byte, 0, len(c.chunks)+1)
+	if len(c.buf) > 0 {
+		parts = append(parts, c.buf[:len(c.buf):len(c.buf)])
+	}
+	for _, ch := range c.chunks {
+		if len(ch) > 0 {
+			parts = append(parts, ch[:len(ch):len(ch)])
+		}
+	}
+	switch len(parts) {
+	case 0:
+	case 1:
+		p.Bytes = parts[0]
+	default:
+		p.Parts = parts
+	}
+	return p
 }

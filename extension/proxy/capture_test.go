@@ -32,8 +32,14 @@ func TestCapture(t *testing.T) {
 			}
 			p := c.payload()
 			want := data[:min(len(data), tt.max)]
-			if !bytes.Equal(p.Bytes, want) || p.Size != int64(len(data)) || p.Truncated != (tt.max < len(data)) {
-				t.Errorf("kept %d bytes (equal %v), size %d, truncated %v", len(p.Bytes), bytes.Equal(p.Bytes, want), p.Size, p.Truncated)
+			if !bytes.Equal(p.Join(), want) || p.Size != int64(len(data)) || p.Truncated != (tt.max < len(data)) {
+				t.Errorf("kept %d bytes (equal %v), size %d, truncated %v", p.Len(), bytes.Equal(p.Join(), want), p.Size, p.Truncated)
+			}
+			if p.Bytes != nil && p.Parts != nil {
+				t.Errorf("both Bytes and Parts set")
+			}
+			if p.Len() > chunkSize && tt.contentLength < 0 && p.Parts == nil {
+				t.Errorf("a large body of unknown length was joined")
 			}
 		})
 	}

@@ -164,6 +164,7 @@ func (pc *pair) requests() (runtimeGone bool) {
 				cl = -1
 			}
 			ex.body = newCapture(pc.p.keep(ex.kind), cl)
+			ex.body.onLarge = pc.p.gc.collect
 		}
 		if err := pc.connect(); err != nil {
 			pc.p.log.Error("runtime API call failed", "method", h.method, "path", h.path, "upstream", pc.p.upstream, "error", err)
@@ -357,6 +358,7 @@ func (pc *pair) answer(ex *exchange, headBuf []byte) (buf []byte, keep bool) {
 	var c *capture
 	if ex.kind == "next" && h.status == http.StatusOK {
 		c = newCapture(pc.p.keep("next"), h.contentLength)
+		c.onLarge = pc.p.gc.collect
 	}
 	untilClose := false
 	switch {

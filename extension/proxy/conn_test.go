@@ -354,8 +354,8 @@ func TestLargeChunkedEvent(t *testing.T) {
 		t.Fatalf("runtime got %d bytes", len(body))
 	}
 	events, _ := rec.wait(t, 1, 0)
-	if !bytes.Equal(events[0].Body.Bytes, big) || events[0].Body.Truncated {
-		t.Errorf("captured %d bytes, truncated %v", len(events[0].Body.Bytes), events[0].Body.Truncated)
+	if !bytes.Equal(events[0].Body.Join(), big) || events[0].Body.Truncated {
+		t.Errorf("captured %d bytes, truncated %v", events[0].Body.Len(), events[0].Body.Truncated)
 	}
 }
 

@@ -79,6 +79,7 @@ type Proxy struct {
 	upstream   string
 	maxPayload int
 	drop       map[string]bool // by call kind: keep none of the body
+	gc         collector       // before large bodies are kept
 	obs        Observer
 	log        *slog.Logger
 	dialer     net.Dialer
