@@ -9,14 +9,13 @@
 package main
 
 import (
-	"bytes"
-	"encoding/json"
+	"context"
 	"fmt"
 	"io"
 	"net"
-	"net/http"
 	"os"
-	"path/filepath"
+
+	"github.com/lambda-destinations/lambda-destinations/internal/bench/extloop"
 )
 
 func main() {
@@ -38,46 +37,7 @@ func run() error {
 	}
 	go relay(ln, api)
 
-	base := "http://" + api + "/2020-01-01/extension/"
-	client := &http.Client{Transport: &http.Transport{Proxy: nil}}
-	req, err := http.NewRequest(http.MethodPost, base+"register", bytes.NewReader([]byte(`{"events":["INVOKE","SHUTDOWN"]}`)))
-	if err != nil {
-		return err
-	}
-	req.Header.Set("Lambda-Extension-Name", filepath.Base(os.Args[0]))
-	resp, err := client.Do(req)
-	if err != nil {
-		return fmt.Errorf("register: %w", err)
-	}
-	_, _ = io.Copy(io.Discard, resp.Body)
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("register: status %d", resp.StatusCode)
-	}
-	id := resp.Header.Get("Lambda-Extension-Identifier")
-	for {
-		req, err := http.NewRequest(http.MethodGet, base+"event/next", nil)
-		if err != nil {
-			return err
-		}
-		req.Header.Set("Lambda-Extension-Identifier", id)
-		resp, err := client.Do(req)
-		if err != nil {
-			return fmt.Errorf("next: %w", err)
-		}
-		var ev struct {
-			EventType string `json:"eventType"`
-		}
-		err = json.NewDecoder(resp.Body).Decode(&ev)
-		_, _ = io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
-		if err != nil || resp.StatusCode != http.StatusOK {
-			return fmt.Errorf("next: status %d: %v", resp.StatusCode, err)
-		}
-		if ev.EventType == "SHUTDOWN" {
-			return nil
-		}
-	}
+	return extloop.Run(context.Background())
 }
 
 // relay copies bytes both ways between each connection and the Runtime API.
