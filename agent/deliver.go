@@ -140,7 +140,7 @@ func (a *Agent) deliverBatch(ctx context.Context, b destination.Batcher, jobs []
 			case retry.Later:
 				later = append(later, j)
 			default:
-				a.log.Warn("record not delivered", "destination", j.to.Raw, "requestId", j.msg.RequestID,
+				a.log.Warn("record not delivered", "destination", j.to.Name(), "requestId", j.msg.RequestID,
 					"attempts", j.attempts, "verdict", v.String(), "error", err)
 				a.fallback(j, err)
 			}
@@ -169,7 +169,7 @@ func (a *Agent) sendBatch(ctx context.Context, b destination.Batcher, jobs []*jo
 		if p := recover(); p != nil {
 			errs = make([]error, len(jobs))
 			for i := range errs {
-				errs[i] = fmt.Errorf("destination %s panicked: %v", jobs[0].to.Raw, p)
+				errs[i] = fmt.Errorf("destination %s panicked: %v", jobs[0].to.Name(), p)
 			}
 		}
 	}()
@@ -183,7 +183,7 @@ func (a *Agent) sendBatch(ctx context.Context, b destination.Batcher, jobs []*jo
 	if len(errs) != len(jobs) {
 		errs = make([]error, len(jobs))
 		for i := range errs {
-			errs[i] = fmt.Errorf("destination %s answered for %d of %d records", jobs[0].to.Raw, len(errs), len(jobs))
+			errs[i] = fmt.Errorf("destination %s answered for %d of %d records", jobs[0].to.Name(), len(errs), len(jobs))
 		}
 	}
 	return errs
@@ -198,7 +198,7 @@ func (a *Agent) deliverOne(ctx context.Context, j *job) bool {
 		}
 		err := a.send(ctx, j)
 		if err == nil {
-			a.log.Debug("record delivered", "destination", j.to.Raw, "requestId", j.msg.RequestID,
+			a.log.Debug("record delivered", "destination", j.to.Name(), "requestId", j.msg.RequestID,
 				"condition", j.msg.Condition, "attempts", j.attempts+1)
 			return true
 		}
@@ -215,13 +215,13 @@ func (a *Agent) deliverOne(ctx context.Context, j *job) bool {
 		case retry.Later:
 			return false
 		case retry.Permanent, retry.GiveUp:
-			a.log.Warn("record not delivered", "destination", j.to.Raw, "requestId", j.msg.RequestID,
+			a.log.Warn("record not delivered", "destination", j.to.Name(), "requestId", j.msg.RequestID,
 				"attempts", j.attempts, "verdict", v.String(), "error", err)
 			a.fallback(j, err)
 			return true
 		}
 		wait := a.policy.Backoff(j.attempts+1, a.jitter())
-		a.log.Debug("retrying delivery", "destination", j.to.Raw, "requestId", j.msg.RequestID,
+		a.log.Debug("retrying delivery", "destination", j.to.Name(), "requestId", j.msg.RequestID,
 			"attempts", j.attempts, "backoff", wait, "error", err)
 		select {
 		case <-ctx.Done():
@@ -242,7 +242,7 @@ func (a *Agent) jitter() float64 {
 func (a *Agent) send(ctx context.Context, j *job) (err error) {
 	defer func() {
 		if p := recover(); p != nil {
-			err = fmt.Errorf("destination %s panicked: %v", j.to.Raw, p)
+			err = fmt.Errorf("destination %s panicked: %v", j.to.Name(), p)
 		}
 	}()
 	actx, cancel := context.WithTimeout(ctx, a.attempt)
@@ -254,8 +254,8 @@ func (a *Agent) send(ctx context.Context, j *job) (err error) {
 // so it can be recovered from CloudWatch Logs.
 func (a *Agent) fallback(j *job, reason error) {
 	if err := a.lines.Line("ERROR", "undelivered record", j.msg.Record,
-		"destination", j.to.Raw, "reason", reason.Error(),
+		"destination", j.to.Name(), "reason", reason.Error(),
 		"condition", j.msg.Condition, "requestId", j.msg.RequestID); err != nil {
-		a.log.Error("cannot write undelivered record", "destination", j.to.Raw, "requestId", j.msg.RequestID, "error", err)
+		a.log.Error("cannot write undelivered record", "destination", j.to.Name(), "requestId", j.msg.RequestID, "error", err)
 	}
 }

@@ -27,12 +27,12 @@ func (a *Agent) fit(ctx context.Context, j *job) {
 	if !ok || j.fitted || len(j.msg.Record) <= s.MaxRecordBytes() {
 		return
 	}
-	a.shrink(ctx, j, fmt.Sprintf("record of %d bytes is over the %d-byte limit of %s", len(j.msg.Record), s.MaxRecordBytes(), j.to.Raw))
+	a.shrink(ctx, j, fmt.Sprintf("record of %d bytes is over the %d-byte limit of %s", len(j.msg.Record), s.MaxRecordBytes(), j.to.Name()))
 }
 
 // fitRefused does the same for a record the service refused for its size.
 func (a *Agent) fitRefused(ctx context.Context, j *job, err error) {
-	a.shrink(ctx, j, fmt.Sprintf("record of %d bytes refused by %s for its size: %v", len(j.msg.Record), j.to.Raw, err))
+	a.shrink(ctx, j, fmt.Sprintf("record of %d bytes refused by %s for its size: %v", len(j.msg.Record), j.to.Name(), err))
 }
 
 func (a *Agent) shrink(ctx context.Context, j *job, reason string) {
@@ -44,14 +44,14 @@ func (a *Agent) shrink(ctx context.Context, j *job, reason string) {
 	if a.overflow != nil {
 		loc, err := a.overflow.Store(ctx, j.msg)
 		if err != nil {
-			a.log.Warn("overflow bucket refused a record", "destination", j.to.Raw, "requestId", j.msg.RequestID, "error", err)
+			a.log.Warn("overflow bucket refused a record", "destination", j.to.Name(), "requestId", j.msg.RequestID, "error", err)
 		}
 		location = loc
 	}
 	if location == "" {
 		// Whole, on the log, so that it can be recovered from CloudWatch Logs.
 		if err := a.lines.Line("WARN", "oversize record", j.msg.Record,
-			"destination", j.to.Raw, "reason", reason, "condition", j.msg.Condition, "requestId", j.msg.RequestID); err != nil {
+			"destination", j.to.Name(), "reason", reason, "condition", j.msg.Condition, "requestId", j.msg.RequestID); err != nil {
 			a.log.Error("cannot write oversize record", "requestId", j.msg.RequestID, "error", err)
 		}
 	}
@@ -64,7 +64,7 @@ func (a *Agent) shrink(ctx context.Context, j *job, reason string) {
 		return
 	}
 	j.msg.Record = body
-	a.log.Info("record shortened for its destination", "destination", j.to.Raw, "requestId", j.msg.RequestID,
+	a.log.Info("record shortened for its destination", "destination", j.to.Name(), "requestId", j.msg.RequestID,
 		"bytes", len(body), "location", location)
 }
 

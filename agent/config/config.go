@@ -175,7 +175,8 @@ func targets(variable string, values []string) ([]destination.Target, error) {
 		}
 		t, err := destination.Parse(v)
 		if err != nil {
-			return nil, &Error{variable, strings.Join(values, ","), err.Error()}
+			// The entry at fault only: the others may be webhook URLs, secrets.
+			return nil, &Error{variable, strings.TrimSpace(v), err.Error()}
 		}
 		out = append(out, t)
 	}

@@ -54,7 +54,7 @@ func TestErrorsNameTheVariable(t *testing.T) {
 	tests := []struct {
 		variable, value, says string
 	}{
-		{"DESTINATIONS_ON_SUCCESS", "stdout,sqs://q", "unknown destination"},
+		{"DESTINATIONS_ON_SUCCESS", "sqs://q", "unknown destination"},
 		{"DESTINATIONS_ON_FAILURE", "arn:aws:sqs:us-east-1:1:q", "12-digit account"},
 		{"DESTINATIONS_PROXY_PORT", "99999", "not a port number"},
 		{"DESTINATIONS_PROXY_PORT", "http", "not a port number"},
@@ -84,5 +84,16 @@ func TestErrorsNameTheVariable(t *testing.T) {
 	}
 	if _, err := Parse(map[string]string{}); err == nil || !strings.Contains(err.Error(), "AWS_LAMBDA_RUNTIME_API") {
 		t.Errorf("no Runtime API: %v", err)
+	}
+}
+
+// TestListErrorShowsTheEntryOnly: a bad entry is named alone; its
+// neighbours may be webhook URLs, whose paths are secrets.
+func TestListErrorShowsTheEntryOnly(t *testing.T) {
+	_, err := Parse(environ(map[string]string{
+		"DESTINATIONS_ON_SUCCESS": "https://hooks.slack.com/services/T000/B000/SECRET, sqs://q",
+	}))
+	if err == nil || !strings.Contains(err.Error(), `"sqs://q"`) || strings.Contains(err.Error(), "SECRET") {
+		t.Errorf("error %v", err)
 	}
 }

@@ -40,6 +40,29 @@ type ARN struct {
 	Resource  string
 }
 
+// Name is the destination as logs and errors show it: a webhook's path and
+// query are left out, for they often hold its secret (a Slack or Teams
+// webhook is a URL that anyone who knows it can post to).
+func (t Target) Name() string {
+	if t.Kind != Webhook {
+		return t.Raw
+	}
+	return RedactURL(t.URL)
+}
+
+// RedactURL keeps a URL's scheme and host and marks what it leaves out.
+func RedactURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "(a webhook URL)"
+	}
+	name := u.Scheme + "://" + u.Host
+	if (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.User != nil {
+		name += "/…"
+	}
+	return name
+}
+
 func (a ARN) String() string {
 	return "arn:" + a.Partition + ":" + a.Service + ":" + a.Region + ":" + a.Account + ":" + a.Resource
 }

@@ -66,3 +66,23 @@ func TestFunctionName(t *testing.T) {
 		}
 	}
 }
+
+func TestName(t *testing.T) {
+	for in, want := range map[string]string{
+		"https://hooks.slack.com/services/T000/B000/SECRET": "https://hooks.slack.com/…",
+		"https://example.com/hook?token=SECRET":             "https://example.com/…",
+		"https://user:SECRET@example.com":                   "https://example.com/…",
+		"http://127.0.0.1:8080":                             "http://127.0.0.1:8080",
+		"http://127.0.0.1:8080/":                            "http://127.0.0.1:8080",
+		"arn:aws:sqs:us-east-1:123456789012:q":              "arn:aws:sqs:us-east-1:123456789012:q",
+		"stdout":                                            "stdout",
+	} {
+		tg, err := Parse(in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := tg.Name(); got != want || strings.Contains(got, "SECRET") {
+			t.Errorf("Name(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

@@ -4,9 +4,11 @@ package webhook
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -23,6 +25,7 @@ const (
 // Destination is a webhook destination.
 type Destination struct {
 	url    string
+	name   string // url as errors show it: without its path, often a secret
 	client *http.Client
 	secret string // signs each request when set: sign.go
 }
@@ -49,7 +52,7 @@ func NewSigned(url string, client *http.Client, secret string) *Destination {
 	if client == nil {
 		client = NewClient()
 	}
-	return &Destination{url: url, client: client, secret: secret}
+	return &Destination{url: url, name: destination.RedactURL(url), client: client, secret: secret}
 }
 
 // Send POSTs the record. Any 2xx is a delivery; 408, 429 and 5xx are worth
@@ -57,7 +60,7 @@ func NewSigned(url string, client *http.Client, secret string) *Destination {
 func (d *Destination) Send(ctx context.Context, m destination.Message) error {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, d.url, bytes.NewReader(m.Record))
 	if err != nil {
-		return fmt.Errorf("webhook %s: %w", d.url, err)
+		return fmt.Errorf("webhook %s: %w", d.name, unwrapURL(err))
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("User-Agent", "lambda-destinations")
@@ -71,7 +74,7 @@ func (d *Destination) Send(ctx context.Context, m destination.Message) error {
 	start := time.Now()
 	resp, err := d.client.Do(req)
 	if err != nil {
-		return fmt.Errorf("webhook %s: %w", d.url, err)
+		return fmt.Errorf("webhook %s: %w", d.name, unwrapURL(err))
 	}
 	defer resp.Body.Close()
 	snippet, _ := io.ReadAll(io.LimitReader(resp.Body, 256))
@@ -79,7 +82,7 @@ func (d *Destination) Send(ctx context.Context, m destination.Message) error {
 	if resp.StatusCode/100 == 2 {
 		return nil
 	}
-	err = fmt.Errorf("webhook %s answered %d after %s: %s", d.url, resp.StatusCode,
+	err = fmt.Errorf("webhook %s answered %d after %s: %s", d.name, resp.StatusCode,
 		time.Since(start).Round(time.Millisecond), strings.TrimSpace(string(snippet)))
 	if Retryable(resp.StatusCode) {
 		return err
@@ -90,4 +93,14 @@ func (d *Destination) Send(ctx context.Context, m destination.Message) error {
 // Retryable reports whether a webhook status is worth another attempt.
 func Retryable(status int) bool {
 	return status == http.StatusRequestTimeout || status == http.StatusTooManyRequests || status >= 500
+}
+
+// unwrapURL drops the *url.Error around a client error: it repeats the
+// whole URL, secret path and all.
+func unwrapURL(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return fmt.Errorf("%s: %w", ue.Op, ue.Err)
+	}
+	return err
 }
