@@ -399,6 +399,37 @@ func dedupID(m destination.Message) string {
 	return hex.EncodeToString(h.Sum(nil))
 }
 
+// sendBatches sends a batch of n messages as a service takes them: those
+// over limit fail at once, the others go in requests of at most maxEntries
+// entries and limit bytes, each sent by send, which sets the errors of the
+// entries it was given. A failure to connect fails them all.
+func sendBatches[C any](ctx context.Context, t destination.Target, n int, size func(i int) int, maxEntries, limit int,
+	connect func(context.Context) (C, error), send func(c C, chunk []int, errs []error)) []error {
+	errs := make([]error, n)
+	todo := make([]int, 0, n)
+	for i := range n {
+		if s := size(i); s > limit {
+			errs[i] = tooLargeError(t, s, limit)
+			continue
+		}
+		todo = append(todo, i)
+	}
+	if len(todo) == 0 {
+		return errs
+	}
+	c, err := connect(ctx)
+	if err != nil {
+		for _, i := range todo {
+			errs[i] = err
+		}
+		return errs
+	}
+	for _, chunk := range split(todo, size, maxEntries, limit) {
+		send(c, chunk, errs)
+	}
+	return errs
+}
+
 // split groups the messages at idx into requests of at most maxEntries
 // entries and maxBytes bytes, keeping their order.
 func split(idx []int, size func(int) int, maxEntries, maxBytes int) [][]int {

@@ -102,34 +102,15 @@ func (d *busDest) Send(ctx context.Context, m destination.Message) error {
 // for the whole request. A failed entry in a 200 answer fails its message
 // only.
 func (d *busDest) SendBatch(ctx context.Context, ms []destination.Message) []error {
-	errs := make([]error, len(ms))
 	entries := make([]busEntry, len(ms))
 	sizes := make([]int, len(ms))
-	todo := make([]int, 0, len(ms))
 	for i, m := range ms {
 		entries[i] = d.busEntry(m)
 		sizes[i] = entrySize(entries[i])
-		if sizes[i] > d.maxBytes {
-			errs[i] = tooLargeError(d.target, sizes[i], d.maxBytes)
-			continue
-		}
-		todo = append(todo, i)
-	}
-	if len(todo) == 0 {
-		return errs
-	}
-	c, err := d.connect(ctx)
-	if err != nil {
-		for _, i := range todo {
-			errs[i] = err
-		}
-		return errs
 	}
 	size := func(i int) int { return sizes[i] }
-	for _, chunk := range split(todo, size, busMaxEntries, d.maxBytes) {
-		d.sendChunk(ctx, c, ms, entries, chunk, errs)
-	}
-	return errs
+	return sendBatches(ctx, d.target, len(ms), size, busMaxEntries, d.maxBytes, d.connect,
+		func(c *client, chunk []int, errs []error) { d.sendChunk(ctx, c, ms, entries, chunk, errs) })
 }
 
 // putEventsCall is PutEvents in AWS JSON 1.1.

@@ -119,30 +119,9 @@ func (d *snsDest) Send(ctx context.Context, m destination.Message) error {
 // SendBatch sends up to 10 messages per PublishBatch, within 256 KiB for
 // the whole request.
 func (d *snsDest) SendBatch(ctx context.Context, ms []destination.Message) []error {
-	errs := make([]error, len(ms))
-	todo := make([]int, 0, len(ms))
-	for i, m := range ms {
-		if n := snsSize(m); n > snsMaxBytes {
-			errs[i] = tooLargeError(d.target, n, snsMaxBytes)
-			continue
-		}
-		todo = append(todo, i)
-	}
-	if len(todo) == 0 {
-		return errs
-	}
-	c, err := d.connect(ctx)
-	if err != nil {
-		for _, i := range todo {
-			errs[i] = err
-		}
-		return errs
-	}
 	size := func(i int) int { return snsSize(ms[i]) }
-	for _, chunk := range split(todo, size, snsMaxEntries, snsMaxBytes) {
-		d.sendChunk(ctx, c, ms, chunk, errs)
-	}
-	return errs
+	return sendBatches(ctx, d.target, len(ms), size, snsMaxEntries, snsMaxBytes, d.connect,
+		func(c *client, chunk []int, errs []error) { d.sendChunk(ctx, c, ms, chunk, errs) })
 }
 
 func (d *snsDest) sendChunk(ctx context.Context, c *client, ms []destination.Message, chunk []int, errs []error) {

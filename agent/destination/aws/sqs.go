@@ -149,30 +149,9 @@ func checkMD5(body, digest string) error {
 // SendBatch sends up to 10 messages per SendMessageBatch, within the
 // queue's size limit for the whole request.
 func (d *sqsDest) SendBatch(ctx context.Context, ms []destination.Message) []error {
-	errs := make([]error, len(ms))
-	todo := make([]int, 0, len(ms))
-	for i, m := range ms {
-		if len(m.Record) > d.maxBytes {
-			errs[i] = tooLargeError(d.target, len(m.Record), d.maxBytes)
-			continue
-		}
-		todo = append(todo, i)
-	}
-	if len(todo) == 0 {
-		return errs
-	}
-	conn, err := d.connect(ctx)
-	if err != nil {
-		for _, i := range todo {
-			errs[i] = err
-		}
-		return errs
-	}
 	size := func(i int) int { return len(ms[i].Record) }
-	for _, chunk := range split(todo, size, sqsMaxEntries, d.maxBytes) {
-		d.sendChunk(ctx, conn, ms, chunk, errs)
-	}
-	return errs
+	return sendBatches(ctx, d.target, len(ms), size, sqsMaxEntries, d.maxBytes, d.connect,
+		func(conn *sqsConn, chunk []int, errs []error) { d.sendChunk(ctx, conn, ms, chunk, errs) })
 }
 
 func (d *sqsDest) sendChunk(ctx context.Context, conn *sqsConn, ms []destination.Message, chunk []int, errs []error) {
