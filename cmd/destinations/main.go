@@ -94,6 +94,9 @@ func run(ctx context.Context) error {
 		return initError(ctx, log, client, "", "Extension.ConfigInvalid", err)
 	}
 	aws.Warm(ctx)
+	if len(cfg.Success)+len(cfg.Failure)+len(cfg.Slow) == 0 {
+		log.Warn("no destinations configured: invocations pass through and nothing is recorded; set DESTINATIONS_ON_SUCCESS or DESTINATIONS_ON_FAILURE")
+	}
 
 	loop := &lifecycle.Loop{
 		Client:          client,
