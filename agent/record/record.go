@@ -386,9 +386,7 @@ func Payload(p invocation.Payload) (json.RawMessage, string, *Truncation) {
 			// from writing into the capture beyond it.
 			return json.RawMessage(b[:len(b):len(b)]), "", nil
 		case valid:
-			if c, ok := compact(make([]byte, 0, len(b)), b); ok {
-				return c, "", nil
-			}
+			return compact(make([]byte, 0, len(b)), b), "", nil
 		}
 	}
 	if !utf8.Valid(b) {
@@ -422,9 +420,7 @@ func appendParts(b []byte, p *parts) ([]byte, string) {
 			return b, ""
 		case valid:
 			// In place: compacting only ever writes behind where it reads.
-			if c, ok := compact(in[:0], in); ok {
-				return b[:start+len(c)], ""
-			}
+			return b[:start+len(compact(in[:0], in))], ""
 		}
 	}
 	// Rare for a large payload: not JSON, or truncated. b[start:] may have
