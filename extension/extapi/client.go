@@ -194,11 +194,6 @@ func (c *Client) InitError(ctx context.Context, errorType, message string) error
 	return c.reportError(ctx, "init/error", errorType, message)
 }
 
-// ExitError reports an error before the extension exits.
-func (c *Client) ExitError(ctx context.Context, errorType, message string) error {
-	return c.reportError(ctx, "exit/error", errorType, message)
-}
-
 func (c *Client) reportError(ctx context.Context, path, errorType, message string) error {
 	body, _ := json.Marshal(struct {
 		ErrorMessage string   `json:"errorMessage"`

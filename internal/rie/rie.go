@@ -293,10 +293,6 @@ func freePorts(n int) ([]int, error) {
 // a Lambda Invoke API endpoint for a function named "function".
 func (e *Emulator) InvokeURL() string { return "http://" + e.invokeAddr }
 
-// RuntimeAPIAddress is the emulator's Runtime API address (host:port), the
-// value it gives the runtime as AWS_LAMBDA_RUNTIME_API.
-func (e *Emulator) RuntimeAPIAddress() string { return e.runtimeAddr }
-
 // Invoke posts body to the invoke endpoint and returns the emulator's answer.
 // Calls are serialised: the emulator handles one invocation at a time and
 // crashes (nil pointer in rapidcore) when a second one arrives meanwhile.

@@ -38,19 +38,6 @@ func StartT(t testing.TB, o rie.Options) *rie.Emulator {
 	return e
 }
 
-// LayerT builds the layer (extension, wrapper, bootstrap) into a temporary
-// directory and returns it, ready for Options.LayerDir.
-func LayerT(t testing.TB) string {
-	t.Helper()
-	dir := t.TempDir()
-	ctx, cancel := context.WithTimeout(t.Context(), buildLimit)
-	defer cancel()
-	if err := rie.BuildLayer(ctx, dir); err != nil {
-		t.Fatal(err)
-	}
-	return dir
-}
-
 // FunctionT builds the Go function package pkg (e.g. "./sam/function") as
 // the executable name in a temporary directory and returns its path; its
 // directory is the task root.
