@@ -1,7 +1,6 @@
-package agent_test
+package agent
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -9,11 +8,9 @@ import (
 	"log/slog"
 	"maps"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/lambda-destinations/lambda-destinations/agent"
 	"github.com/lambda-destinations/lambda-destinations/agent/config"
 	"github.com/lambda-destinations/lambda-destinations/agent/destination"
 	awsdest "github.com/lambda-destinations/lambda-destinations/agent/destination/aws"
@@ -25,19 +22,7 @@ import (
 // partial batch failures or refusals: the real clients against servers that
 // decode their requests.
 
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-func (l *lockedBuffer) String() string { l.mu.Lock(); defer l.mu.Unlock(); return l.b.String() }
-
-func newAWSAgent(t *testing.T, vars map[string]string) (*agent.Agent, *lockedBuffer) {
+func newWireAgent(t *testing.T, vars map[string]string) (*Agent, *syncBuffer) {
 	t.Helper()
 	t.Setenv("AWS_ACCESS_KEY_ID", fakeaws.AccessKeyID)
 	t.Setenv("AWS_SECRET_ACCESS_KEY", fakeaws.SecretAccessKey)
@@ -55,8 +40,8 @@ func newAWSAgent(t *testing.T, vars map[string]string) (*agent.Agent, *lockedBuf
 		t.Fatal(err)
 	}
 	sdk := awsdest.NewConfig()
-	var out lockedBuffer
-	a, err := agent.New(agent.Options{
+	var out syncBuffer
+	a, err := New(Options{
 		Config: cfg, Stdout: &out, Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
 		AWS: func(tg destination.Target) (destination.Destination, error) {
 			return awsdest.New(tg, awsdest.Options{Config: sdk, Region: "us-east-1", Account: "123456789012"})
@@ -87,7 +72,7 @@ func TestThrottledThenDelivered(t *testing.T) {
 	sqs := fakeaws.NewSQS(t)
 	sqs.FailNext(fakeaws.Throttle, 1)
 	sqs.FailNext(fakeaws.ServerError, 1)
-	a, out := newAWSAgent(t, map[string]string{
+	a, out := newWireAgent(t, map[string]string{
 		"AWS_ENDPOINT_URL_SQS":    sqs.URL,
 		"DESTINATIONS_ON_SUCCESS": "arn:aws:sqs:us-east-1:123456789012:q",
 	})
@@ -117,7 +102,7 @@ func TestPartialBatchResendsOnlyFailed(t *testing.T) {
 				srv = fakeaws.NewEventBridge(t)
 				vars["AWS_ENDPOINT_URL_EVENTBRIDGE"], vars["DESTINATIONS_ON_SUCCESS"] = srv.URL, "arn:aws:events:us-east-1:123456789012:event-bus/b"
 			}
-			a, out := newAWSAgent(t, vars)
+			a, out := newWireAgent(t, vars)
 			srv.FailEntries(fakeaws.Throttle, 1, 3)
 			for i := range 5 {
 				a.Add(inv(fmt.Sprintf("r%d", i)))
@@ -154,7 +139,7 @@ func TestRefusedIsLoggedNotRetried(t *testing.T) {
 		t.Run(fault.String(), func(t *testing.T) {
 			sns := fakeaws.NewSNS(t)
 			sns.FailNext(fault, 1)
-			a, out := newAWSAgent(t, map[string]string{
+			a, out := newWireAgent(t, map[string]string{
 				"AWS_ENDPOINT_URL_SNS":    sns.URL,
 				"DESTINATIONS_ON_FAILURE": "arn:aws:sns:us-east-1:123456789012:t",
 			})
