@@ -43,7 +43,7 @@ layer-dir:
 ## bench: what the layer costs a function, beside the same function alone and with a
 ## do-nothing extension, under the emulator: tables, budgets (exit 1 when one is not kept), build/bench.json; about a minute
 bench: layer
-	$(GO) run ./cmd/bench -out $(BUILD)/bench.json
+	$(GO) run ./cmd/bench -out $(BUILD)/bench.json $(BENCHFLAGS)
 
 ## size: build each layer zip as `layer` does and check it against its budget (also in `test`)
 size:
