@@ -226,15 +226,15 @@ func appendMarshal(b []byte, r *Record) ([]byte, error) {
 // appendHead writes the record up to the request payload.
 func appendHead(b []byte, r *Record) []byte {
 	b = append(b, `{"version":`...)
-	b = appendString(b, r.Version)
+	b = AppendString(b, r.Version)
 	b = append(b, `,"timestamp":`...)
-	b = appendString(b, r.Timestamp)
+	b = AppendString(b, r.Timestamp)
 	b = append(b, `,"requestContext":{"requestId":`...)
-	b = appendString(b, r.RequestContext.RequestID)
+	b = AppendString(b, r.RequestContext.RequestID)
 	b = append(b, `,"functionArn":`...)
-	b = appendString(b, r.RequestContext.FunctionARN)
+	b = AppendString(b, r.RequestContext.FunctionARN)
 	b = append(b, `,"condition":`...)
-	b = appendString(b, r.RequestContext.Condition)
+	b = AppendString(b, r.RequestContext.Condition)
 	b = append(b, `,"approximateInvokeCount":`...)
 	b = strconv.AppendInt(b, int64(r.RequestContext.ApproximateInvokeCount), 10)
 	return append(b, `},"requestPayload":`...)
@@ -245,10 +245,10 @@ func appendMiddle(b []byte, r *Record) []byte {
 	b = append(b, `,"responseContext":{"statusCode":`...)
 	b = strconv.AppendInt(b, int64(r.ResponseContext.StatusCode), 10)
 	b = append(b, `,"executedVersion":`...)
-	b = appendString(b, r.ResponseContext.ExecutedVersion)
+	b = AppendString(b, r.ResponseContext.ExecutedVersion)
 	if r.ResponseContext.FunctionError != "" {
 		b = append(b, `,"functionError":`...)
-		b = appendString(b, r.ResponseContext.FunctionError)
+		b = AppendString(b, r.ResponseContext.FunctionError)
 	}
 	return append(b, `},"responsePayload":`...)
 }
@@ -298,8 +298,9 @@ func appendRaw(b []byte, raw json.RawMessage) []byte {
 	return append(b, raw...)
 }
 
-// appendString appends s as a JSON string, leaving <, > and & as they are.
-func appendString(b []byte, s string) []byte {
+// AppendString appends s as a JSON string, leaving <, > and & as they are;
+// bytes that are not UTF-8 become U+FFFD.
+func AppendString(b []byte, s string) []byte {
 	const hex = "0123456789abcdef"
 	b = append(b, '"')
 	start := 0
@@ -438,11 +439,11 @@ func appendParts(b []byte, p *parts) ([]byte, string) {
 		b = base64.StdEncoding.AppendEncode(b, joined)
 		return append(b, '"'), "base64"
 	}
-	return appendString(b, unsafe.String(unsafe.SliceData(joined), len(joined))), ""
+	return AppendString(b, unsafe.String(unsafe.SliceData(joined), len(joined))), ""
 }
 
 func quote(s string) json.RawMessage {
-	return appendString(make([]byte, 0, len(s)+16), s)
+	return AppendString(make([]byte, 0, len(s)+16), s)
 }
 
 // trimPartialRune drops an incomplete UTF-8 sequence cut at the end of b.

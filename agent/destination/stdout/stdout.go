@@ -6,11 +6,11 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/lambda-destinations/lambda-destinations/agent/destination"
+	"github.com/lambda-destinations/lambda-destinations/agent/record"
 )
 
 // Writer writes whole lines to a stream shared with other writers: a line
@@ -28,33 +28,33 @@ func NewWriter(out io.Writer) *Writer { return &Writer{out: out} }
 
 // Line writes {"time":…,"level":…,"msg":…,<fields>,"record":<record>}.
 // fields are key/value pairs of strings.
-func (w *Writer) Line(level, msg string, record []byte, fields ...string) error {
+func (w *Writer) Line(level, msg string, rec []byte, fields ...string) error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	b := w.buf[:0]
 	b = append(b, `{"time":`...)
-	b = appendJSONString(b, time.Now().UTC().Format(time.RFC3339Nano))
+	b = record.AppendString(b, time.Now().UTC().Format(time.RFC3339Nano))
 	b = append(b, `,"level":`...)
-	b = appendJSONString(b, level)
+	b = record.AppendString(b, level)
 	b = append(b, `,"msg":`...)
-	b = appendJSONString(b, msg)
+	b = record.AppendString(b, msg)
 	for i := 0; i+1 < len(fields); i += 2 {
 		b = append(b, ',')
-		b = appendJSONString(b, fields[i])
+		b = record.AppendString(b, fields[i])
 		b = append(b, ':')
-		b = appendJSONString(b, fields[i+1])
+		b = record.AppendString(b, fields[i+1])
 	}
 	b = append(b, `,"record":`...)
-	if len(record) > inPlace {
+	if len(rec) > inPlace {
 		w.buf = b
-		for _, part := range [][]byte{b, record, []byte("}\n")} {
+		for _, part := range [][]byte{b, rec, []byte("}\n")} {
 			if _, err := w.out.Write(part); err != nil {
 				return fmt.Errorf("writing to the log: %w", err)
 			}
 		}
 		return nil
 	}
-	b = append(b, record...)
+	b = append(b, rec...)
 	b = append(b, "}\n"...)
 	w.buf = b
 	if _, err := w.out.Write(b); err != nil {
@@ -67,26 +67,6 @@ func (w *Writer) Line(level, msg string, record []byte, fields ...string) error 
 // buffer: the buffer is kept between lines, and must not keep a copy of
 // the largest record ever written.
 const inPlace = 64 << 10
-
-// appendJSONString appends s as a JSON string. strconv.Quote's escapes
-// (\x..) are not JSON, so control and non-ASCII-unsafe bytes are spelled out.
-func appendJSONString(b []byte, s string) []byte {
-	const hex = "0123456789abcdef"
-	s = strings.ToValidUTF8(s, "\uFFFD")
-	b = append(b, '"')
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case c == '"' || c == '\\':
-			b = append(b, '\\', c)
-		case c < 0x20:
-			b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
-		default:
-			b = append(b, c)
-		}
-	}
-	return append(b, '"')
-}
 
 // Destination is the `stdout` destination.
 type Destination struct{ w *Writer }

@@ -10,8 +10,8 @@ import (
 	"github.com/lambda-destinations/lambda-destinations/agent/destination"
 )
 
-// record returns a serialised record of about n bytes.
-func record(n int) []byte {
+// sampleRecord returns a serialised record of about n bytes.
+func sampleRecord(n int) []byte {
 	head := []byte(`{"version":"1.0","timestamp":"2019-11-14T18:16:05.568Z","requestContext":{"requestId":"e4b46cbf-b738-xmpl-8880-a18cdf61200e","functionArn":"arn:aws:lambda:us-east-1:123456789012:function:f:$LATEST","condition":"Success","approximateInvokeCount":1},"requestPayload":{"Success":true},"responseContext":{"statusCode":200,"executedVersion":"$LATEST"},"responsePayload":"`)
 	body := bytes.Repeat([]byte("x"), max(0, n-len(head)-2))
 	return append(append(head, body...), `"}`...)
@@ -21,7 +21,7 @@ func record(n int) []byte {
 // serialisation and one Write (to io.Discard, so the pipe is not measured).
 func BenchmarkSend(b *testing.B) {
 	for _, n := range []int{1 << 10, 64 << 10, 5 << 20} {
-		m := destination.Message{Record: record(n), Condition: "Success", RequestID: "e4b46cbf-b738-xmpl-8880-a18cdf61200e"}
+		m := destination.Message{Record: sampleRecord(n), Condition: "Success", RequestID: "e4b46cbf-b738-xmpl-8880-a18cdf61200e"}
 		b.Run(sizeName(n), func(b *testing.B) {
 			d := New(NewWriter(io.Discard))
 			ctx := context.Background()
