@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/lambda-destinations/lambda-destinations/agent/invocation"
+	"github.com/lambda-destinations/lambda-destinations/agent/record"
 	"github.com/lambda-destinations/lambda-destinations/extension/proxy"
 )
 
@@ -234,15 +235,12 @@ func platformOutcome(p platformDone, requestID string, start, deadline time.Time
 		return Unfinished("timeout", requestID, start, deadline, timeout)
 	}
 	outcome, errorType, body := Unfinished("failure", requestID, start, deadline, timeout)
-	switch {
-	case strings.Contains(p.errorType, "OutOfMemory"):
-		errorType = p.errorType
-		body = payload(fmt.Sprintf(`{"errorType":"%s","errorMessage":"RequestId: %s Error: Runtime exited with error: signal: killed"}`,
-			jsonSafe(errorType), jsonSafe(requestID)))
-	case p.errorType != "" && p.errorType != errorType:
-		errorType = p.errorType
-		body = payload(fmt.Sprintf(`{"errorType":"%s","errorMessage":"RequestId: %s Error: Runtime exited without providing a reason"}`,
-			jsonSafe(errorType), jsonSafe(requestID)))
+	if p.errorType != "" && p.errorType != errorType {
+		what := "Runtime exited without providing a reason"
+		if strings.Contains(p.errorType, "OutOfMemory") {
+			what = "Runtime exited with error: signal: killed"
+		}
+		errorType, body = p.errorType, errorBody(p.errorType, requestID, what)
 	}
 	return outcome, errorType, body
 }
@@ -323,27 +321,20 @@ func Unfinished(reason, requestID string, start, deadline time.Time, timeout tim
 			// Lambda timeouts are whole seconds; the event left a little after the start.
 			timeout = time.Duration(math.Round(deadline.Sub(start).Seconds())) * time.Second
 		}
-		msg := fmt.Sprintf(`{"errorType":"Sandbox.Timedout","errorMessage":"RequestId: %s Error: Task timed out after %.2f seconds"}`,
-			jsonSafe(requestID), timeout.Seconds())
-		return invocation.Timeout, "Sandbox.Timedout", payload(msg)
+		return invocation.Timeout, "Sandbox.Timedout",
+			errorBody("Sandbox.Timedout", requestID, fmt.Sprintf("Task timed out after %.2f seconds", timeout.Seconds()))
 	}
-	msg := fmt.Sprintf(`{"errorType":"Runtime.ExitError","errorMessage":"RequestId: %s Error: Runtime exited without providing a reason"}`,
-		jsonSafe(requestID))
-	return invocation.Crash, "Runtime.ExitError", payload(msg)
+	return invocation.Crash, "Runtime.ExitError", errorBody("Runtime.ExitError", requestID, "Runtime exited without providing a reason")
 }
 
-func payload(s string) invocation.Payload {
-	return invocation.Payload{Bytes: []byte(s), Size: int64(len(s))}
-}
-
-// jsonSafe keeps a request id from breaking the JSON it is put in.
-func jsonSafe(s string) string {
-	return strings.Map(func(r rune) rune {
-		if r == '"' || r == '\\' || r < 0x20 {
-			return -1
-		}
-		return r
-	}, s)
+// errorBody is the error payload Lambda gives an invocation that posted none.
+func errorBody(errorType, requestID, what string) invocation.Payload {
+	b := []byte(`{"errorType":`)
+	b = record.AppendString(b, errorType)
+	b = append(b, `,"errorMessage":`...)
+	b = record.AppendString(b, "RequestId: "+requestID+" Error: "+what)
+	b = append(b, '}')
+	return invocation.Payload{Bytes: b, Size: int64(len(b))}
 }
 
 // attempts counts how often each request id was seen, remembering a bounded
