@@ -81,7 +81,7 @@ func run(ctx context.Context) error {
 	}
 
 	if cfg.SAMLocal == "" {
-		go subscribeTelemetry(ctx, log, cfg.OriginalRuntimeAPI, client.ID(), tracker)
+		go subscribeTelemetry(ctx, log, client, tracker)
 	}
 
 	aws := newAWSDestinations(cfg, reg.AccountID, log)
@@ -125,19 +125,19 @@ func run(ctx context.Context) error {
 
 // subscribeTelemetry runs beside the first /next, off the init path. Where
 // the Telemetry API is absent, timeouts and crashes are told by SHUTDOWN.
-func subscribeTelemetry(ctx context.Context, log *slog.Logger, address, id string, tracker *lifecycle.Tracker) {
+func subscribeTelemetry(ctx context.Context, log *slog.Logger, client *extapi.Client, tracker *lifecycle.Tracker) {
 	l, err := telemetry.Listen(tracker, log)
 	if err != nil {
 		log.Warn("telemetry not used", "error", err)
 		return
 	}
-	err = telemetry.Subscribe(ctx, address, id, l.URI())
+	err = client.SubscribeTelemetry(ctx, l.URI())
 	switch {
 	case err == nil:
 		tracker.UseTelemetry()
 		log.Debug("subscribed to the Telemetry API", "uri", l.URI())
 		return
-	case errors.Is(err, telemetry.ErrNotSupported):
+	case errors.Is(err, extapi.ErrTelemetryNotSupported):
 		log.Debug("no Telemetry API here: timeouts and crashes are told by SHUTDOWN")
 	default:
 		log.Warn("telemetry not used", "error", err)

@@ -7,6 +7,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -192,6 +193,43 @@ func (c *Client) closeNext() {
 // InitError reports a failed init; Lambda then fails the init phase.
 func (c *Client) InitError(ctx context.Context, errorType, message string) error {
 	return c.reportError(ctx, "init/error", errorType, message)
+}
+
+// ErrTelemetryNotSupported is returned where the Telemetry API is absent:
+// the emulator and sam local answer Telemetry.NotSupported.
+var ErrTelemetryNotSupported = errors.New("telemetry API not supported here")
+
+// SubscribeTelemetry asks the Telemetry API to post platform events to uri.
+func (c *Client) SubscribeTelemetry(ctx context.Context, uri string) error {
+	body, _ := json.Marshal(map[string]any{
+		"schemaVersion": "2022-12-13",
+		"destination":   map[string]string{"protocol": "HTTP", "URI": uri},
+		"types":         []string{"platform"},
+		// The smallest buffering Lambda allows: runtimeDone should arrive
+		// before the SHUTDOWN that follows a timeout or a crash.
+		"buffering": map[string]int{"maxItems": 1000, "maxBytes": 262144, "timeoutMs": 25},
+	})
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPut, "http://"+c.addr+"/2022-07-01/telemetry", bytes.NewReader(body))
+	if err != nil {
+		return fmt.Errorf("telemetry subscribe: %w", err)
+	}
+	req.Header.Set(headerIdentifier, c.id)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return fmt.Errorf("telemetry subscribe: %w", err)
+	}
+	defer resp.Body.Close()
+	answer, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+	if strings.Contains(string(answer), "Telemetry.NotSupported") {
+		return ErrTelemetryNotSupported
+	}
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("telemetry subscribe: status %d: %s", resp.StatusCode, strings.TrimSpace(string(answer)))
+	}
+	return nil
 }
 
 func (c *Client) reportError(ctx context.Context, path, errorType, message string) error {

@@ -112,3 +112,18 @@ func TestInitError(t *testing.T) {
 		t.Errorf("headers %v", got)
 	}
 }
+
+func TestSubscribeTelemetryNotSupported(t *testing.T) {
+	// What the Runtime Interface Emulator and sam local answer.
+	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusAccepted)
+		fmt.Fprint(w, `{"errorMessage":"Telemetry API is not supported","errorType":"Telemetry.NotSupported"}`)
+	}))
+	defer api.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	c := NewClient(api.Listener.Addr().String())
+	if err := c.SubscribeTelemetry(ctx, "http://127.0.0.1:1"); !errors.Is(err, ErrTelemetryNotSupported) {
+		t.Errorf("err = %v, want ErrTelemetryNotSupported", err)
+	}
+}

@@ -1,25 +1,18 @@
-// Package telemetry subscribes to the Lambda Telemetry API for platform
-// events and passes on what they say of each invocation's end. Where the
+// Package telemetry receives the Lambda Telemetry API's platform events
+// (extapi subscribes to them) and passes on what they say of each
+// invocation's end. Where the
 // API is absent (the emulator, sam local) everything works without it.
 package telemetry
 
 import (
-	"bytes"
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"net/http"
-	"strconv"
-	"strings"
 	"time"
 )
-
-// ErrNotSupported is returned where the Telemetry API is absent.
-var ErrNotSupported = errors.New("telemetry API not supported here")
 
 // Observer is told how each invocation's runtime phase ended.
 type Observer interface {
@@ -95,39 +88,4 @@ func (l *Listener) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	w.WriteHeader(http.StatusOK)
-}
-
-// Subscribe asks the Telemetry API at address (AWS_LAMBDA_RUNTIME_API) to
-// post platform events to uri. It returns ErrNotSupported where the API
-// answers Telemetry.NotSupported.
-func Subscribe(ctx context.Context, address, extensionID, uri string) error {
-	body, _ := json.Marshal(map[string]any{
-		"schemaVersion": "2022-12-13",
-		"destination":   map[string]string{"protocol": "HTTP", "URI": uri},
-		"types":         []string{"platform"},
-		// The smallest buffering Lambda allows: runtimeDone should arrive
-		// before the SHUTDOWN that follows a timeout or a crash.
-		"buffering": map[string]int{"maxItems": 1000, "maxBytes": 262144, "timeoutMs": 25},
-	})
-	req, err := http.NewRequestWithContext(ctx, http.MethodPut, "http://"+address+"/2022-07-01/telemetry", bytes.NewReader(body))
-	if err != nil {
-		return fmt.Errorf("telemetry subscribe: %w", err)
-	}
-	req.Header.Set("Lambda-Extension-Identifier", extensionID)
-	req.Header.Set("Content-Type", "application/json")
-	t := http.DefaultTransport.(*http.Transport).Clone()
-	t.Proxy = nil // the API is local: never through HTTP_PROXY
-	resp, err := (&http.Client{Transport: t, Timeout: 5 * time.Second}).Do(req)
-	if err != nil {
-		return fmt.Errorf("telemetry subscribe: %w", err)
-	}
-	defer resp.Body.Close()
-	answer, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
-	if strings.Contains(string(answer), "Telemetry.NotSupported") {
-		return ErrNotSupported
-	}
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("telemetry subscribe: status %s: %s", strconv.Itoa(resp.StatusCode), strings.TrimSpace(string(answer)))
-	}
-	return nil
 }

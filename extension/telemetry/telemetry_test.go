@@ -3,7 +3,6 @@ package telemetry
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"io"
 	"log/slog"
 	"net/http"
@@ -11,7 +10,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
+
+	"github.com/lambda-destinations/lambda-destinations/extension/extapi"
 )
 
 type doneRecorder struct {
@@ -38,6 +38,11 @@ func TestSubscribeAndReceive(t *testing.T) {
 		Types       []string
 	}
 	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/2020-01-01/extension/register" {
+			w.Header().Set("Lambda-Extension-Identifier", "ext-1")
+			io.WriteString(w, "{}")
+			return
+		}
 		if r.Method != http.MethodPut || r.URL.Path != "/2022-07-01/telemetry" || r.Header.Get("Lambda-Extension-Identifier") != "ext-1" {
 			t.Errorf("subscribe: %s %s %v", r.Method, r.URL.Path, r.Header)
 		}
@@ -46,7 +51,11 @@ func TestSubscribeAndReceive(t *testing.T) {
 		io.WriteString(w, "OK")
 	}))
 	defer api.Close()
-	if err := Subscribe(context.Background(), api.Listener.Addr().String(), "ext-1", l.URI()); err != nil {
+	client := extapi.NewClient(api.Listener.Addr().String())
+	if _, err := client.Register(context.Background(), "destinations", extapi.Invoke); err != nil {
+		t.Fatal(err)
+	}
+	if err := client.SubscribeTelemetry(context.Background(), l.URI()); err != nil {
 		t.Fatal(err)
 	}
 	if sub.Destination.URI != l.URI() || len(sub.Types) != 1 || sub.Types[0] != "platform" {
@@ -66,19 +75,5 @@ func TestSubscribeAndReceive(t *testing.T) {
 	want := []RuntimeDone{{"a", "timeout", ""}, {"b", "failure", "Runtime.OutOfMemory"}}
 	if len(obs.seen) != 2 || obs.seen[0] != want[0] || obs.seen[1] != want[1] {
 		t.Errorf("seen %+v, want %+v", obs.seen, want)
-	}
-}
-
-func TestNotSupported(t *testing.T) {
-	// What the Runtime Interface Emulator and sam local answer.
-	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.WriteHeader(http.StatusAccepted)
-		io.WriteString(w, `{"errorMessage":"Telemetry API is not supported","errorType":"Telemetry.NotSupported"}`)
-	}))
-	defer api.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if err := Subscribe(ctx, api.Listener.Addr().String(), "id", "http://127.0.0.1:1"); !errors.Is(err, ErrNotSupported) {
-		t.Errorf("err = %v, want ErrNotSupported", err)
 	}
 }
