@@ -136,17 +136,15 @@ type runner struct {
 	hook     *receiver.Receiver
 	emus     map[string]*emulator
 	progress io.Writer
-	seq      int
 }
 
 // emulator is one running setup.
 type emulator struct {
-	name   string
-	e      *rie.Emulator
-	marker string // BENCH_EMULATOR=…, passed to its runtime and extensions
-	ext    string // the extension's executable, "" for none
-	pid    int    // the extension's process, once found
-	calls  int
+	name  string
+	e     *rie.Emulator
+	ext   string // the extension's executable, "" for none
+	pid   int    // the extension's process, once found
+	calls int
 }
 
 // Run measures every setup and returns the report; ctx bounds the run.
@@ -192,17 +190,13 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	return rep, nil
 }
 
-// markerVariable tells the processes of one emulator from those of the others.
-const markerVariable = "BENCH_EMULATOR"
-
 // options configure the emulator of a setup.
 func (r *runner) options(setup string) rie.Options {
-	r.seq++
 	o := rie.Options{
 		TaskRoot: filepath.Dir(r.o.Function),
 		Command:  []string{r.o.Function},
 		Timeout:  30 * time.Second,
-		Env:      map[string]string{markerVariable: fmt.Sprintf("%s-%d-%d", setup, os.Getpid(), r.seq)},
+		Env:      map[string]string{},
 	}
 	switch setup {
 	case Noop:
@@ -237,7 +231,7 @@ func (r *runner) start(ctx context.Context, setup string) (*emulator, error) {
 	if err != nil {
 		return nil, fmt.Errorf("setup %s: %w", setup, err)
 	}
-	em := &emulator{name: setup, e: e, marker: markerVariable + "=" + o.Env[markerVariable]}
+	em := &emulator{name: setup, e: e}
 	switch setup {
 	case Noop:
 		em.ext = NoopExtension
@@ -288,7 +282,7 @@ func (r *runner) memory(em *emulator) (Memory, error) {
 		return Memory{}, errors.New("no extension")
 	}
 	if em.pid == 0 {
-		pid, err := FindProcess(em.ext, em.marker)
+		pid, err := em.e.Process(em.ext)
 		if err != nil {
 			return Memory{}, fmt.Errorf("setup %s: %w", em.name, err)
 		}

@@ -6,9 +6,7 @@ import (
 	"encoding/json"
 	"math"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -62,39 +60,6 @@ func TestParseStatus(t *testing.T) {
 	self, err := ReadMemory(os.Getpid())
 	if err != nil || self.RSS <= 0 || self.HWM < self.RSS {
 		t.Errorf("own memory %+v, %v", self, err)
-	}
-}
-
-func TestFindProcess(t *testing.T) {
-	marker := "BENCH_TEST_MARKER=" + strconv.Itoa(os.Getpid()) + "-" + strconv.FormatInt(time.Now().UnixNano(), 36)
-	cmd := exec.Command("sleep", "30")
-	cmd.Env = append(os.Environ(), marker)
-	if err := cmd.Start(); err != nil {
-		t.Skip(err)
-	}
-	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
-	var pid int
-	var err error
-	for range 100 { // the environment is readable once exec is done
-		if pid, err = FindProcess("sleep", marker); err == nil {
-			break
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	if err != nil || pid != cmd.Process.Pid {
-		t.Errorf("FindProcess = %d, %v; want %d", pid, err, cmd.Process.Pid)
-	}
-	if _, err := FindProcess("sleep", marker+"-other"); err == nil {
-		t.Error("found a process without the marker")
-	}
-}
-
-func TestHasVariable(t *testing.T) {
-	env := []byte("A=1\x00BENCH=x-1\x00C=3\x00")
-	for kv, want := range map[string]bool{"BENCH=x-1": true, "BENCH=x": false, "C=3": true, "A=": false} {
-		if got := HasVariable(env, kv); got != want {
-			t.Errorf("HasVariable(%q) = %v", kv, got)
-		}
 	}
 }
 

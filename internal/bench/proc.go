@@ -7,7 +7,6 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
-	"strings"
 )
 
 // Memory is what /proc/PID/status says of a process's memory, in KiB.
@@ -72,56 +71,4 @@ func ResetPeak(pid int) error {
 		return fmt.Errorf("resetting the peak RSS of process %d: %w", pid, err)
 	}
 	return nil
-}
-
-// FindProcess returns the process whose first argument is arg0 and whose
-// environment holds the variable marker (KEY=VALUE). Each emulator gets its
-// own marker, which it passes to the runtime and the extensions, so that the
-// extension of one emulator is told apart from those of the others.
-func FindProcess(arg0, marker string) (int, error) {
-	ents, err := os.ReadDir("/proc")
-	if err != nil {
-		return 0, fmt.Errorf("listing processes: %w", err)
-	}
-	var found []int
-	for _, e := range ents {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		dir := filepath.Join("/proc", e.Name())
-		cmdline, err := os.ReadFile(filepath.Join(dir, "cmdline"))
-		if err != nil {
-			continue
-		}
-		first, _, _ := bytes.Cut(cmdline, []byte{0})
-		if string(first) != arg0 {
-			continue
-		}
-		env, err := os.ReadFile(filepath.Join(dir, "environ"))
-		if err != nil {
-			continue
-		}
-		if HasVariable(env, marker) {
-			found = append(found, pid)
-		}
-	}
-	switch len(found) {
-	case 0:
-		return 0, fmt.Errorf("no process %s with %s in its environment", arg0, marker)
-	case 1:
-		return found[0], nil
-	}
-	return 0, fmt.Errorf("several processes %s with %s in their environment: %v", arg0, marker, found)
-}
-
-// HasVariable reports whether the NUL-separated environment env (as in
-// /proc/PID/environ) holds the exact entry kv.
-func HasVariable(env []byte, kv string) bool {
-	for _, e := range strings.Split(string(env), "\x00") {
-		if e == kv {
-			return true
-		}
-	}
-	return false
 }

@@ -137,3 +137,27 @@ func listensOn(pid int, ports ...int) bool {
 	}
 	return len(held) == len(ports)
 }
+
+// Process returns the host PID of the one process of the emulator (its
+// runtime or an extension) whose first argument is arg0, as in
+// /opt/extensions/destinations: the emulator's own PID namespace tells its
+// processes from those of other emulators.
+func (e *Emulator) Process(arg0 string) (int, error) {
+	var found []int
+	for _, pid := range membersOf(e.pidNS) {
+		cmdline, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "cmdline"))
+		if err != nil {
+			continue
+		}
+		if first, _, _ := bytes.Cut(cmdline, []byte{0}); string(first) == arg0 {
+			found = append(found, pid)
+		}
+	}
+	switch len(found) {
+	case 0:
+		return 0, fmt.Errorf("no process %s in the emulator's %s", arg0, e.pidNS)
+	case 1:
+		return found[0], nil
+	}
+	return 0, fmt.Errorf("several processes %s in the emulator's %s: %v", arg0, e.pidNS, found)
+}

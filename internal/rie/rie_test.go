@@ -418,3 +418,35 @@ func TestLayerExtensionsStopped(t *testing.T) {
 		t.Errorf("extension processes %v left after Stop", left)
 	}
 }
+
+// TestProcess finds the emulator's own runtime, not another emulator's
+// running the same executable, and nothing for an executable it did not start.
+func TestProcess(t *testing.T) {
+	bin := sampleFunction(t)
+	dir := t.TempDir()
+	own := filepath.Join(dir, "bootstrap")
+	if err := copyFile(bin, own, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	var es []*Emulator
+	for range 2 {
+		e := start(t, Options{TaskRoot: dir, Command: []string{own}})
+		invoke(t, e, `{"Success": true}`) // the runtime starts with the first invocation
+		es = append(es, e)
+	}
+	running := processesRunning(own)
+	pids := map[int]bool{}
+	for _, e := range es {
+		pid, err := e.Process(own)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Contains(running, pid) || pids[pid] {
+			t.Errorf("Process(%s) = %d; running %v, already found %v", own, pid, running, pids)
+		}
+		pids[pid] = true
+	}
+	if _, err := es[0].Process(own + "-other"); err == nil {
+		t.Error("found a process the emulator did not start")
+	}
+}
