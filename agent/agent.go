@@ -32,8 +32,6 @@ type Options struct {
 	Log    *slog.Logger
 	// AWS makes the destinations of the AWS kinds; nil leaves them unsupported.
 	AWS func(destination.Target) (destination.Destination, error)
-	// AttemptTimeout bounds one delivery attempt (default: the configuration's).
-	AttemptTimeout time.Duration
 	// Overflow keeps whole records too large for their destination (the
 	// DESTINATIONS_OVERFLOW_BUCKET claim check); nil writes them to the log.
 	Overflow destination.Storer
@@ -78,13 +76,11 @@ type job struct {
 	lastErr  error          // the last attempt's error
 }
 
-// New makes an agent and its destinations.
+// New makes an agent and its destinations. The configuration is one
+// config.Parse has checked.
 func New(o Options) (*Agent, error) {
 	if o.Log == nil {
 		o.Log = slog.Default()
-	}
-	if o.AttemptTimeout <= 0 {
-		o.AttemptTimeout = time.Duration(o.Config.AttemptTimeoutMs) * time.Millisecond
 	}
 	a := &Agent{
 		cfg:      o.Config,
@@ -92,17 +88,11 @@ func New(o Options) (*Agent, error) {
 		fn:       record.Function{Version: o.Config.FunctionVersion},
 		lines:    stdout.NewWriter(o.Stdout),
 		log:      o.Log,
-		attempt:  o.AttemptTimeout,
+		attempt:  time.Duration(o.Config.AttemptTimeoutMs) * time.Millisecond,
 
 		strategy: o.Config.Flush,
 		policy:   retry.Policy{MaxAttempts: o.Config.MaxAttempts, Base: retry.Default.Base, Cap: retry.Default.Cap},
 		rand:     rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64())),
-	}
-	if a.strategy == "" {
-		a.strategy = flush.End
-	}
-	if a.policy.MaxAttempts < 1 {
-		a.policy.MaxAttempts = retry.Default.MaxAttempts
 	}
 	hooks := webhook.NewClient()
 	seen := map[string]int{}
