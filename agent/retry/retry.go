@@ -19,7 +19,7 @@ type Policy struct {
 
 // Default keeps retries short: in the `end` strategy they add to the
 // function's billed time (and, under the emulator, to the caller's wait).
-var Default = Policy{MaxAttempts: 4, Base: 25 * time.Millisecond, Cap: 500 * time.Millisecond}
+var Default = Policy{Base: 25 * time.Millisecond, Cap: 500 * time.Millisecond} // attempts: DESTINATIONS_MAX_ATTEMPTS
 
 // Backoff is the wait before attempt number next (2 for the first retry);
 // jitter is a random number in [0, 1).
