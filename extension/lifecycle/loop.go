@@ -39,14 +39,12 @@ type Loop struct {
 	// ShutdownMargin is kept free before the shutdown deadline.
 	ShutdownMargin time.Duration
 
-	known   map[string]Known
 	warned  bool
 	started bool
 }
 
 // Run loops until SHUTDOWN (nil) or until the Extensions API fails.
 func (l *Loop) Run(ctx context.Context) error {
-	l.known = map[string]Known{}
 	for {
 		ev, err := l.Client.Next(ctx)
 		if err != nil {
@@ -67,19 +65,24 @@ func (l *Loop) Run(ctx context.Context) error {
 
 func (l *Loop) invoke(ctx context.Context, ev *extapi.Event, now time.Time) {
 	deadline := ev.Deadline()
-	l.known[ev.RequestID] = Known{
-		RequestID:          ev.RequestID,
-		InvokedFunctionARN: ev.InvokedFunctionArn,
-		Deadline:           deadline,
-		TraceID:            ev.Tracing.Value,
-		Received:           now,
+	// What INVOKE says is kept only for a runtime that goes through the
+	// proxy: for another, no result will ever come.
+	proxied := l.Tracker.Proxied()
+	if proxied {
+		l.Tracker.Invoked(Known{
+			RequestID:          ev.RequestID,
+			InvokedFunctionARN: ev.InvokedFunctionArn,
+			Deadline:           deadline,
+			TraceID:            ev.Tracing.Value,
+			Received:           now,
+		})
 	}
 	budget, cancel := context.WithDeadline(ctx, deadline.Add(-l.InvokeMargin))
 	defer cancel()
 	// Results that came in after an earlier wait gave up go out first; the
 	// runtime may even have answered this invocation already.
 	done := false
-	for _, inv := range l.Tracker.TakeCompleted(l.known, l.FunctionTimeout) {
+	for _, inv := range l.Tracker.TakeCompleted(l.FunctionTimeout) {
 		done = done || inv.RequestID == ev.RequestID
 		l.complete(budget, []invocation.Invocation{inv})
 	}
@@ -88,17 +91,16 @@ func (l *Loop) invoke(ctx context.Context, ev *extapi.Event, now time.Time) {
 		return
 	}
 
-	if !l.Tracker.Proxied() {
+	if !proxied {
 		if !l.warned {
 			l.warned = true
 			l.Log.Error("the runtime does not go through the destinations proxy, so no records can be made: set AWS_LAMBDA_EXEC_WRAPPER=/opt/destinations-wrapper, or use the layer's bootstrap on provided runtimes")
 		}
-		delete(l.known, ev.RequestID)
 		return
 	}
 	switch l.Tracker.Await(ctx, ev.RequestID, deadline) {
 	case Done:
-		l.complete(budget, l.Tracker.TakeCompleted(l.known, l.FunctionTimeout))
+		l.complete(budget, l.Tracker.TakeCompleted(l.FunctionTimeout))
 	case Gone:
 		// Ask for the next event at once: after a crash Lambda resets the
 		// environment and kills extensions that are not waiting for SHUTDOWN.
@@ -121,14 +123,13 @@ func (l *Loop) shutdown(ctx context.Context, ev *extapi.Event, now time.Time) {
 	wait, cancelWait := context.WithTimeout(budget, 250*time.Millisecond)
 	l.Tracker.AwaitPlatform(wait)
 	cancelWait()
-	l.complete(budget, l.Tracker.TakeCompleted(l.known, l.FunctionTimeout))
-	l.complete(budget, l.Tracker.TakeUnfinished(ev.ShutdownReason, l.known, l.FunctionTimeout))
+	l.complete(budget, l.Tracker.TakeCompleted(l.FunctionTimeout))
+	l.complete(budget, l.Tracker.TakeUnfinished(ev.ShutdownReason, l.FunctionTimeout))
 	l.Listener.Shutdown(budget)
 }
 
 func (l *Loop) complete(ctx context.Context, invs []invocation.Invocation) {
 	for _, inv := range invs {
-		delete(l.known, inv.RequestID)
 		inv.ColdStart = !l.started
 		l.started = true
 		l.Listener.Completed(ctx, inv)

@@ -28,6 +28,7 @@ type Tracker struct {
 }
 
 type entry struct {
+	known    *Known // what the Extensions API's INVOKE said
 	event    *proxy.Event
 	result   *proxy.Result
 	platform *platformDone // from the Telemetry API, where it exists
@@ -195,7 +196,7 @@ func (t *Tracker) Await(ctx context.Context, id string, deadline time.Time) Wait
 }
 
 // Known is what the Extensions API told of an invocation, used where the
-// proxy missed something.
+// proxy missed something: Invoked records it.
 type Known struct {
 	RequestID          string
 	InvokedFunctionARN string
@@ -204,9 +205,16 @@ type Known struct {
 	Received           time.Time
 }
 
+// Invoked records what the INVOKE event said of an invocation.
+func (t *Tracker) Invoked(k Known) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.get(k.RequestID).known = &k
+}
+
 // TakeCompleted removes and returns every invocation whose outcome is
-// known, oldest first. known fills in what the proxy did not see.
-func (t *Tracker) TakeCompleted(known map[string]Known, timeout time.Duration) []invocation.Invocation {
+// known, oldest first.
+func (t *Tracker) TakeCompleted(timeout time.Duration) []invocation.Invocation {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	var out []invocation.Invocation
@@ -214,10 +222,10 @@ func (t *Tracker) TakeCompleted(known map[string]Known, timeout time.Duration) [
 		if !e.finished() {
 			return false
 		}
-		if e.result == nil && e.event == nil && known[id].RequestID == "" {
+		if e.result == nil && e.event == nil && e.known == nil {
 			return true // a platform event for an invocation nobody saw start
 		}
-		inv := t.build(id, e, known[id])
+		inv := t.build(id, e)
 		if e.result == nil {
 			inv.End = t.now()
 			inv.Outcome, inv.ErrorType, inv.Response = platformOutcome(*e.platform, id, inv.Start, inv.Deadline, timeout)
@@ -248,7 +256,7 @@ func platformOutcome(p platformDone, requestID string, start, deadline time.Time
 // TakeUnfinished removes every invocation still waiting for a result and
 // returns it as failed by the shutdown reason: timeout, or a crash for any
 // other reason (compared case-insensitively, as the emulator says "Timeout").
-func (t *Tracker) TakeUnfinished(reason string, known map[string]Known, timeout time.Duration) []invocation.Invocation {
+func (t *Tracker) TakeUnfinished(reason string, timeout time.Duration) []invocation.Invocation {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	now := t.now()
@@ -257,11 +265,10 @@ func (t *Tracker) TakeUnfinished(reason string, known map[string]Known, timeout 
 		if e.finished() {
 			return false
 		}
-		k := known[id]
-		if e.event == nil && k.RequestID == "" {
+		if e.event == nil && e.known == nil {
 			return true // neither side saw it start: nothing to report
 		}
-		inv := t.build(id, e, k)
+		inv := t.build(id, e)
 		inv.End = now
 		inv.Outcome, inv.ErrorType, inv.Response = Unfinished(reason, id, inv.Start, inv.Deadline, timeout)
 		out = append(out, inv)
@@ -284,7 +291,11 @@ func (t *Tracker) take(f func(id string, e *entry) bool) {
 	t.order = kept
 }
 
-func (t *Tracker) build(id string, e *entry, k Known) invocation.Invocation {
+func (t *Tracker) build(id string, e *entry) invocation.Invocation {
+	var k Known
+	if e.known != nil {
+		k = *e.known
+	}
 	inv := invocation.Invocation{
 		RequestID:          id,
 		InvokedFunctionARN: k.InvokedFunctionARN,

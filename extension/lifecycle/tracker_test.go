@@ -51,7 +51,7 @@ func TestTrackerJoinsEventAndResultInAnyOrder(t *testing.T) {
 	tr.Event(proxy.Event{RequestID: "b", TraceID: "t"})
 	tr.Event(proxy.Event{RequestID: "c"})
 
-	got := tr.TakeCompleted(nil, 0)
+	got := tr.TakeCompleted(0)
 	if len(got) != 2 || got[0].RequestID != "b" || got[1].RequestID != "a" {
 		t.Fatalf("completed = %+v", got)
 	}
@@ -61,11 +61,11 @@ func TestTrackerJoinsEventAndResultInAnyOrder(t *testing.T) {
 	if got[1].Outcome != invocation.Error || got[1].ErrorType != "E" || string(got[1].Request.Bytes) != `{"a":1}` {
 		t.Errorf("a = %+v", got[1])
 	}
-	left := tr.TakeUnfinished("timeout", nil, 3*time.Second)
+	left := tr.TakeUnfinished("timeout", 3*time.Second)
 	if len(left) != 1 || left[0].RequestID != "c" || left[0].Outcome != invocation.Timeout {
 		t.Errorf("unfinished = %+v", left)
 	}
-	if again := tr.TakeCompleted(nil, 0); len(again) != 0 {
+	if again := tr.TakeCompleted(0); len(again) != 0 {
 		t.Errorf("taken twice: %+v", again)
 	}
 }
@@ -99,7 +99,7 @@ func TestAttemptsCountRetriesOfARequest(t *testing.T) {
 	for i := 1; i <= 3; i++ {
 		tr.Event(proxy.Event{RequestID: "r"})
 		tr.Result(proxy.Result{RequestID: "r", Failed: true})
-		got := tr.TakeCompleted(nil, 0)
+		got := tr.TakeCompleted(0)
 		if len(got) != 1 || got[0].Attempt != i {
 			t.Fatalf("attempt %d: %+v", i, got)
 		}
@@ -133,7 +133,7 @@ func TestRuntimeDoneSettlesUnfinishedInvocations(t *testing.T) {
 			if w := tr.Await(context.Background(), "r", time.Now().Add(5*time.Second)); w != Done {
 				t.Fatalf("Await = %v", w)
 			}
-			got := tr.TakeCompleted(nil, 0)
+			got := tr.TakeCompleted(0)
 			if len(got) != 1 || got[0].Outcome != tt.outcome || got[0].ErrorType != tt.wantType ||
 				!strings.Contains(string(got[0].Response.Bytes), `"errorType":"`+tt.wantType+`"`) {
 				t.Errorf("got %+v", got)
@@ -144,7 +144,7 @@ func TestRuntimeDoneSettlesUnfinishedInvocations(t *testing.T) {
 		tr := NewTracker()
 		tr.Event(proxy.Event{RequestID: "r"})
 		tr.RuntimeDone("r", "success", "")
-		if got := tr.TakeCompleted(nil, 0); len(got) != 0 {
+		if got := tr.TakeCompleted(0); len(got) != 0 {
 			t.Errorf("got %+v", got)
 		}
 	})
@@ -153,7 +153,7 @@ func TestRuntimeDoneSettlesUnfinishedInvocations(t *testing.T) {
 		tr.Event(proxy.Event{RequestID: "r"})
 		tr.Result(proxy.Result{RequestID: "r", Failed: true, ErrorType: "E"})
 		tr.RuntimeDone("r", "error", "E")
-		got := tr.TakeCompleted(nil, 0)
+		got := tr.TakeCompleted(0)
 		if len(got) != 1 || got[0].Outcome != invocation.Error || got[0].ErrorType != "E" {
 			t.Errorf("got %+v", got)
 		}
