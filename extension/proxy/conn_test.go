@@ -57,13 +57,19 @@ func (u *rawUpstream) serve() {
 
 func (u *rawUpstream) conn(c net.Conn) {
 	defer c.Close()
-	br := bufio.NewReader(c)
+	// net/http reads a trailer section only as large as its reader's
+	// buffer: 1 MiB, as the proxy allows.
+	br := bufio.NewReaderSize(c, maxHeadBytes)
 	for {
 		req, err := http.ReadRequest(br)
 		if err != nil {
 			return
 		}
-		body, _ := io.ReadAll(req.Body)
+		body, err := io.ReadAll(req.Body)
+		if err != nil {
+			u.t.Errorf("fake Runtime API: reading a body: %v", err)
+			return
+		}
 		u.mu.Lock()
 		u.got = append(u.got, append([]byte(req.Method+" "+req.URL.String()+"\n"+headerLines(req.Header)+"\n"), body...))
 		var answer string
