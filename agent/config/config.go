@@ -162,6 +162,12 @@ func (c *Config) derive() error {
 	return nil
 }
 
+// Records reports whether any destination is configured: without one, the
+// extension only passes invocations through.
+func (c *Config) Records() bool {
+	return len(c.Success)+len(c.Failure)+len(c.Slow) > 0
+}
+
 // ProxyAddress is where the Runtime API proxy listens.
 func (c *Config) ProxyAddress() string {
 	return net.JoinHostPort("127.0.0.1", strconv.Itoa(c.Port))

@@ -57,7 +57,7 @@ func run(ctx context.Context) error {
 	px := proxy.New(proxy.Options{
 		Upstream:        cfg.RuntimeAPI,
 		MaxPayloadBytes: cfg.MaxPayloadBytes,
-		DropEvents:      cfg.OmitRequest || len(cfg.Success)+len(cfg.Failure)+len(cfg.Slow) == 0,
+		DropEvents:      cfg.OmitRequest || !cfg.Records(),
 		DropResponses:   cfg.OmitResponse || len(cfg.Success)+len(cfg.Slow) == 0,
 		DropErrors:      len(cfg.Failure) == 0,
 		Observer:        tracker,
@@ -94,7 +94,7 @@ func run(ctx context.Context) error {
 		return initError(ctx, log, client, "", "Extension.ConfigInvalid", err)
 	}
 	aws.Warm(ctx)
-	if len(cfg.Success)+len(cfg.Failure)+len(cfg.Slow) == 0 {
+	if !cfg.Records() {
 		log.Warn("no destinations configured: invocations pass through and nothing is recorded; set DESTINATIONS_ON_SUCCESS or DESTINATIONS_ON_FAILURE")
 	}
 
