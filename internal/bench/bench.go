@@ -197,6 +197,10 @@ func (r *runner) options(setup string) rie.Options {
 		Command:  []string{r.o.Function},
 		Timeout:  30 * time.Second,
 		Env:      map[string]string{},
+		// The log pipe is drained as Lambda's is, without keeping every
+		// record: 5 MiB records by the hundred would otherwise stall the
+		// harness, and the layer writing them with it.
+		KeepOutput: 1 << 20,
 	}
 	switch setup {
 	case Noop:

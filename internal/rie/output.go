@@ -13,15 +13,23 @@ type output struct {
 	buf     bytes.Buffer
 	changed chan struct{} // closed and replaced on every write
 	copyTo  io.Writer
+	keep    int // bytes kept at least, the latest; 0: all
 }
 
-func newOutput(copyTo io.Writer) *output {
-	return &output{changed: make(chan struct{}), copyTo: copyTo}
+func newOutput(copyTo io.Writer, keep int) *output {
+	return &output{changed: make(chan struct{}), copyTo: copyTo, keep: keep}
 }
 
 func (o *output) Write(p []byte) (int, error) {
 	o.mu.Lock()
 	o.buf.Write(p)
+	if o.keep > 0 && o.buf.Len() > 2*o.keep {
+		// Drop all but the last keep bytes, in place (copy moves
+		// overlapping bytes correctly).
+		b := o.buf.Bytes()
+		n := copy(b, b[len(b)-o.keep:])
+		o.buf.Truncate(n)
+	}
 	close(o.changed)
 	o.changed = make(chan struct{})
 	w := o.copyTo

@@ -57,6 +57,11 @@ type Options struct {
 	// Output, if set, also receives the emulator's combined stdout and stderr
 	// (its own logs and those of the runtime and extensions).
 	Output io.Writer
+	// KeepOutput bounds the output kept for Output and WaitOutput to about
+	// its last KeepOutput bytes; 0 keeps all of it. A harness that keeps
+	// hundreds of MiB of large log lines stalls on regrowing its buffer,
+	// and the emulator's writers wait on the full pipe meanwhile.
+	KeepOutput int
 }
 
 // Response is the emulator's answer to an invocation.
@@ -136,7 +141,7 @@ func launch(ctx context.Context, o Options, uargs []string, bin string) (*Emulat
 		return nil, err
 	}
 	e := &Emulator{
-		out:         newOutput(o.Output),
+		out:         newOutput(o.Output, o.KeepOutput),
 		invokeAddr:  net.JoinHostPort("127.0.0.1", strconv.Itoa(ports[0])),
 		runtimeAddr: net.JoinHostPort("127.0.0.1", strconv.Itoa(ports[1])),
 		done:        make(chan struct{}),

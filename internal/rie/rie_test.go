@@ -450,3 +450,24 @@ func TestProcess(t *testing.T) {
 		t.Error("found a process the emulator did not start")
 	}
 }
+
+func TestOutputKeepsTheLatest(t *testing.T) {
+	var all strings.Builder
+	o := newOutput(nil, 100)
+	for i := range 50 {
+		line := fmt.Sprintf("line %02d %s\n", i, strings.Repeat("x", i))
+		all.WriteString(line)
+		if _, err := o.Write([]byte(line)); err != nil {
+			t.Fatal(err)
+		}
+		got, _ := o.snapshot()
+		if !strings.HasSuffix(all.String(), got) || len(got) < min(100, all.Len()) || len(got) > 2*100+len(line) {
+			t.Fatalf("after %d lines kept %d bytes %q; want the last 100 to 200 bytes", i+1, len(got), got)
+		}
+	}
+	o = newOutput(nil, 0)
+	_, _ = o.Write([]byte(all.String()))
+	if got, _ := o.snapshot(); got != all.String() {
+		t.Fatalf("keep 0 kept %d of %d bytes", len(got), all.Len())
+	}
+}
