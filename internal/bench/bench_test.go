@@ -127,8 +127,8 @@ func TestEvents(t *testing.T) {
 			t.Errorf("EchoEvent(%d): %d bytes: %.80s", n, len(ev), ev)
 		}
 	}
-	var large struct{ ResponseBytes int }
-	if err := json.Unmarshal(LargeResponseEvent(5<<20), &large); err != nil || large.ResponseBytes != 5<<20 {
+	var large struct{ ListBytes int }
+	if err := json.Unmarshal(LargeResponseEvent(5<<20), &large); err != nil || large.ListBytes != 5<<20 {
 		t.Errorf("LargeResponseEvent: %+v %v", large, err)
 	}
 }

@@ -31,7 +31,8 @@ func EchoEvent(n int) []byte {
 }
 
 // LargeResponseEvent returns the event the sample function answers with a
-// JSON string of exactly n bytes.
+// JSON list of objects of exactly n bytes: a large API response, whose
+// record costs what checking that much JSON costs.
 func LargeResponseEvent(n int) []byte {
-	return fmt.Appendf(nil, `{"ResponseBytes":%d}`, n)
+	return fmt.Appendf(nil, `{"ListBytes":%d}`, n)
 }

@@ -9,6 +9,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"log/slog"
 	"os"
 	"time"
@@ -25,6 +26,7 @@ type Event struct {
 	Crash         bool            `json:"Crash"`
 	Text          *string         `json:"Text"`
 	ResponseBytes int             `json:"ResponseBytes"`
+	ListBytes     int             `json:"ListBytes"`
 	Echo          json.RawMessage `json:"Echo"`
 }
 
@@ -158,12 +160,36 @@ func decideEvent(payload []byte) outcome {
 		return outcome{act: actReply, body: []byte(*ev.Text)}
 	case ev.ResponseBytes > 0:
 		return outcome{act: actReply, body: jsonString(ev.ResponseBytes)}
+	case ev.ListBytes > 0:
+		return outcome{act: actReply, body: jsonList(ev.ListBytes)}
 	case ev.Echo != nil:
 		return outcome{act: actReply, body: payload}
 	case ev.Success != nil:
 		return outcome{act: actReply, body: []byte(successBody)}
 	}
 	return outcome{act: actReply, body: payload}
+}
+
+// jsonList returns a JSON array of exactly n bytes (at least 2) of objects
+// such as an API lists: keys, numbers and short strings, the work a large
+// response gives a JSON reader. The last object pads it to size.
+func jsonList(n int) []byte {
+	const last = `{"pad":""}]`
+	if n < 1+len(last) {
+		return jsonString(n)
+	}
+	b := make([]byte, 0, n)
+	b = append(b, '[')
+	for i := 0; ; i++ {
+		item := fmt.Appendf(nil, `{"id":%d,"name":"item-%06d","price":12.5,"tags":["a","b"]},`, i, i)
+		if len(b)+len(item)+len(last) > n {
+			break
+		}
+		b = append(b, item...)
+	}
+	b = append(b, `{"pad":"`...)
+	b = append(b, bytes.Repeat([]byte("x"), n-len(b)-len(`"}]`))...)
+	return append(b, `"}]`...)
 }
 
 // jsonString returns a JSON string literal of exactly n bytes (at least 2).

@@ -30,6 +30,7 @@ func TestDecide(t *testing.T) {
 		{name: "empty text", event: `{"Text": ""}`, wantAct: actReply, wantBody: ""},
 		{name: "response bytes", event: `{"ResponseBytes": 6}`, wantAct: actReply, wantBody: `"xxxx"`},
 		{name: "response bytes tiny", event: `{"ResponseBytes": 1}`, wantAct: actReply, wantBody: `""`},
+		{name: "list bytes", event: `{"ListBytes": 90}`, wantAct: actReply, wantBody: `[{"id":0,"name":"item-000000","price":12.5,"tags":["a","b"]},{"pad":"xxxxxxxxxxxxxxxxxx"}]`},
 		{name: "echo", event: `{"Echo": {"a": [1, 2]}, "Other": 1}`, wantAct: actReply, wantBody: `{"Echo": {"a": [1, 2]}, "Other": 1}`},
 		{name: "unknown object", event: `{"hello": "world"}`, wantAct: actReply, wantBody: `{"hello": "world"}`},
 		{name: "not an object", event: `[1,2,3]`, wantAct: actReply, wantBody: `[1,2,3]`},
@@ -53,6 +54,15 @@ func TestDecide(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+func TestJSONListLength(t *testing.T) {
+	for _, n := range []int{0, 2, 11, 12, 13, 100, 1000, 5 << 20} {
+		b := jsonList(n)
+		if len(b) != max(n, 2) || !json.Valid(b) {
+			t.Errorf("jsonList(%d): %d bytes, valid JSON %v: %.80s", n, len(b), json.Valid(b), b)
+		}
 	}
 }
 
