@@ -1,10 +1,6 @@
 package record
 
-import (
-	"encoding/binary"
-	"math/bits"
-	"unicode/utf8"
-)
+import "github.com/lambda-destinations/lambda-destinations/agent/internal/jsonlex"
 
 // maxDepth matches encoding/json's nesting limit.
 const maxDepth = 10000
@@ -63,32 +59,20 @@ value:
 		ws()
 		goto value
 	case c == '"':
-		var ok bool
-		if i, ok = stringEnd(src, i); !ok {
+		var st jsonlex.Status
+		if i, st = jsonlex.String(src, i, true); st != jsonlex.OK {
 			return false, false
 		}
 		goto after
-	case c == 't':
-		if !hasLiteral(src, i, "true") {
+	case c == 't' || c == 'f' || c == 'n':
+		var st jsonlex.Status
+		if i, st = jsonlex.Literal(src, i, literals[c]); st != jsonlex.OK {
 			return false, false
 		}
-		i += 4
-		goto after
-	case c == 'f':
-		if !hasLiteral(src, i, "false") {
-			return false, false
-		}
-		i += 5
-		goto after
-	case c == 'n':
-		if !hasLiteral(src, i, "null") {
-			return false, false
-		}
-		i += 4
 		goto after
 	case c == '-' || (c >= '0' && c <= '9'):
-		var ok bool
-		if i, ok = numberEnd(src, i); !ok {
+		var st jsonlex.Status
+		if i, st = jsonlex.Number(src, i); st != jsonlex.OK {
 			return false, false
 		}
 		goto after
@@ -99,8 +83,8 @@ key:
 		return false, false
 	}
 	{
-		var ok bool
-		if i, ok = stringEnd(src, i); !ok {
+		var st jsonlex.Status
+		if i, st = jsonlex.String(src, i, true); st != jsonlex.OK {
 			return false, false
 		}
 	}
@@ -135,114 +119,8 @@ after:
 	return false, false
 }
 
-func hasLiteral(src []byte, i int, lit string) bool {
-	return len(src)-i >= len(lit) && string(src[i:i+len(lit)]) == lit
-}
-
-// numberEnd returns the index after the number that starts at i.
-func numberEnd(src []byte, i int) (int, bool) {
-	if src[i] == '-' {
-		i++
-	}
-	digits := func() bool {
-		s := i
-		for i < len(src) && src[i] >= '0' && src[i] <= '9' {
-			i++
-		}
-		return i > s
-	}
-	if i < len(src) && src[i] == '0' {
-		i++
-	} else if !digits() {
-		return i, false
-	}
-	if i < len(src) && src[i] == '.' {
-		i++
-		if !digits() {
-			return i, false
-		}
-	}
-	if i < len(src) && (src[i] == 'e' || src[i] == 'E') {
-		i++
-		if i < len(src) && (src[i] == '+' || src[i] == '-') {
-			i++
-		}
-		if !digits() {
-			return i, false
-		}
-	}
-	return i, true
-}
-
-// SWAR masks: eight bytes at a time.
-const (
-	lsbs = 0x0101010101010101
-	msbs = 0x8080808080808080
-)
-
-// specialBytes flags the bytes of x (eight, little-endian) that need a
-// look in a JSON string: a quote, a backslash, a control character or a
-// non-ASCII byte. The lowest flagged byte is always one of those; a borrow
-// may also flag plain bytes above it, never below.
-func specialBytes(x uint64) uint64 {
-	quote := x ^ (lsbs * '"')
-	backslash := x ^ (lsbs * '\\')
-	m := ((x - lsbs*0x20) | (quote - lsbs) | (backslash - lsbs)) &^ x
-	return (m | x) & msbs
-}
-
-// stringEnd returns the index after the JSON string that starts with the
-// quote at i, checking its escapes and its UTF-8.
-func stringEnd(src []byte, i int) (int, bool) {
-	i++
-	for {
-		// Skip to the next byte worth a look, eight at a time.
-		for i+8 <= len(src) {
-			if m := specialBytes(binary.LittleEndian.Uint64(src[i:])); m != 0 {
-				i += bits.TrailingZeros64(m) >> 3
-				break
-			}
-			i += 8
-		}
-		if i >= len(src) {
-			return i, false
-		}
-		switch c := src[i]; {
-		case c == '"':
-			return i + 1, true
-		case c == '\\':
-			if i+1 >= len(src) {
-				return i, false
-			}
-			switch src[i+1] {
-			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
-				i += 2
-			case 'u':
-				if i+6 > len(src) {
-					return i, false
-				}
-				for _, h := range src[i+2 : i+6] {
-					if !isHex(h) {
-						return i, false
-					}
-				}
-				i += 6
-			default:
-				return i, false
-			}
-		case c < 0x20:
-			return i, false
-		case c < utf8.RuneSelf:
-			i++
-		default:
-			r, size := utf8.DecodeRune(src[i:])
-			if r == utf8.RuneError && size == 1 {
-				return i, false
-			}
-			i += size
-		}
-	}
-}
+// literals are the words a JSON literal can be, by their first letter.
+var literals = [256]string{'t': "true", 'f': "false", 'n': "null"}
 
 // compact appends src, a JSON value scan has found valid, to dst without
 // its insignificant whitespace: what json.Compact does, without checking the
@@ -254,7 +132,7 @@ func compact(dst, src []byte) []byte {
 		case ' ', '\t', '\n', '\r':
 			i++
 		case '"':
-			end, _ := stringEnd(src, i)
+			end, _ := jsonlex.String(src, i, false)
 			dst = append(dst, src[i:end]...)
 			i = end
 		default:
@@ -271,8 +149,4 @@ func compact(dst, src []byte) []byte {
 
 func isSpaceOrQuote(b byte) bool {
 	return b == ' ' || b == '\t' || b == '\n' || b == '\r' || b == '"'
-}
-
-func isHex(b byte) bool {
-	return (b >= '0' && b <= '9') || (b >= 'a' && b <= 'f') || (b >= 'A' && b <= 'F')
 }

@@ -12,6 +12,7 @@ import (
 	"unicode/utf8"
 	"unsafe"
 
+	"github.com/lambda-destinations/lambda-destinations/agent/internal/jsonlex"
 	"github.com/lambda-destinations/lambda-destinations/agent/invocation"
 )
 
@@ -307,7 +308,7 @@ func AppendString(b []byte, s string) []byte {
 	for i := 0; i < len(s); {
 		// Skip to the next byte worth a look, eight at a time.
 		if i+8 <= len(s) {
-			m := specialBytes(load64(s, i))
+			m := jsonlex.SpecialBytes(load64(s, i))
 			if m == 0 {
 				i += 8
 				continue

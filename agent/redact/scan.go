@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/lambda-destinations/lambda-destinations/agent/internal/jsonlex"
 	"github.com/lambda-destinations/lambda-destinations/agent/invocation"
 )
 
@@ -275,108 +276,33 @@ func (s *scanner) matchKey(key []byte) bool {
 	return false
 }
 
-// str moves past a string, checking its escapes.
+// str moves past a string, checking its escapes. Its bytes need not be
+// UTF-8: what is redacted here is checked again where it is embedded.
 func (s *scanner) str() error {
-	i := s.pos + 1
-	for i < len(s.in) {
-		c := s.in[i]
-		switch {
-		case c == '"':
-			s.pos = i + 1
-			return nil
-		case c < 0x20:
-			s.pos = i
-			return s.fail("control character in a string")
-		case c == '\\':
-			if i+1 >= len(s.in) {
-				return ErrTruncated
-			}
-			switch s.in[i+1] {
-			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
-				i += 2
-			case 'u':
-				for j := i + 2; j < i+6; j++ {
-					if j >= len(s.in) {
-						return ErrTruncated
-					}
-					if !isHex(s.in[j]) {
-						s.pos = j
-						return s.fail("bad \\u escape")
-					}
-				}
-				i += 6
-			default:
-				s.pos = i
-				return s.fail("bad escape")
-			}
-		default:
-			i++
-		}
-	}
-	return ErrTruncated
+	return s.token(jsonlex.String(s.in, s.pos, false))
 }
 
-func isHex(c byte) bool {
-	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F')
-}
-
-// number moves past -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)?
 func (s *scanner) number() error {
-	i := s.pos
-	n := len(s.in)
-	digits := func() bool {
-		start := i
-		for i < n && s.in[i] >= '0' && s.in[i] <= '9' {
-			i++
-		}
-		return i > start
+	return s.token(jsonlex.Number(s.in, s.pos))
+}
+
+// token moves past a token that ends at end, or says why it could not.
+func (s *scanner) token(end int, st jsonlex.Status) error {
+	switch st {
+	case jsonlex.Short:
+		return ErrTruncated
+	case jsonlex.Bad:
+		s.pos = end
+		return s.fail("bad token")
 	}
-	end := func() error {
-		if i >= n {
-			return ErrTruncated
-		}
-		s.pos = i
-		return s.fail("bad number")
-	}
-	if s.in[i] == '-' {
-		i++
-	}
-	if i < n && s.in[i] == '0' {
-		i++
-	} else if !digits() {
-		return end()
-	}
-	if i < n && s.in[i] == '.' {
-		i++
-		if !digits() {
-			return end()
-		}
-	}
-	if i < n && (s.in[i] == 'e' || s.in[i] == 'E') {
-		i++
-		if i < n && (s.in[i] == '+' || s.in[i] == '-') {
-			i++
-		}
-		if !digits() {
-			return end()
-		}
-	}
-	s.pos = i
+	s.pos = end
 	return nil
 }
 
 func (s *scanner) literal(word string) error {
-	rest := s.in[s.pos:]
-	if len(rest) < len(word) {
-		if bytes.HasPrefix([]byte(word), rest) {
-			return ErrTruncated
-		}
-		return s.fail("unexpected word")
+	if err := s.token(jsonlex.Literal(s.in, s.pos, word)); err != nil {
+		return err
 	}
-	if string(rest[:len(word)]) != word {
-		return s.fail("unexpected word")
-	}
-	s.pos += len(word)
 	s.out = append(s.out, word...)
 	return nil
 }
