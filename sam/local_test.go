@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/lambda-destinations/lambda-destinations/internal/rie"
+	"github.com/lambda-destinations/lambda-destinations/internal/rie/riet"
 )
 
 // TestLocalInvoke does what `sam local invoke SampleFunction -e EVENT
@@ -37,9 +38,7 @@ func TestLocalInvoke(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
-	defer cancel()
-	e, err := rie.Start(ctx, rie.Options{
+	e := riet.StartT(t, rie.Options{
 		LayerDir: layer,
 		TaskRoot: function,
 		// As in Lambda: /opt/bootstrap, with _HANDLER the Handler setting.
@@ -47,17 +46,6 @@ func TestLocalInvoke(t *testing.T) {
 		Env:          envJSON["SampleFunction"],
 		FunctionName: "SampleFunction",
 		Timeout:      3 * time.Second,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := e.Stop(); err != nil {
-			t.Error(err)
-		}
-		if t.Failed() {
-			t.Logf("emulator output:\n%s", e.Output())
-		}
 	})
 
 	tests := []struct {
