@@ -31,7 +31,16 @@ type Record struct {
 	RequestPayload  json.RawMessage `json:"requestPayload"`
 	ResponseContext ResponseContext `json:"responseContext"`
 	ResponsePayload json.RawMessage `json:"responsePayload"`
+	Extra
 
+	// Payloads captured in parts, still to embed: Marshal writes them
+	// straight into the record, which then holds them once.
+	requestParts, responseParts *parts
+}
+
+// Extra holds the fields a record has beyond the native ones, added only
+// where they say something native cannot.
+type Extra struct {
 	// "base64" when the payload was not valid UTF-8 and is carried encoded.
 	RequestPayloadEncoding  string `json:"requestPayloadEncoding,omitempty"`
 	ResponsePayloadEncoding string `json:"responsePayloadEncoding,omitempty"`
@@ -42,10 +51,6 @@ type Record struct {
 	DestinationsCondition string `json:"destinationsCondition,omitempty"`
 	// Set with DESTINATIONS_CONTEXT, and on slow records for the duration.
 	InvocationContext *InvocationContext `json:"invocationContext,omitempty"`
-
-	// Payloads captured in parts, still to embed: Marshal writes them
-	// straight into the record, which then holds them once.
-	requestParts, responseParts *parts
 }
 
 // parts is a payload captured in parts, to embed when the record is
@@ -256,20 +261,11 @@ func appendMiddle(b []byte, r *Record) []byte {
 
 // appendTail writes the record after the response payload.
 func appendTail(b []byte, r *Record) ([]byte, error) {
-	if r.RequestPayloadEncoding == "" && r.ResponsePayloadEncoding == "" &&
-		r.RequestPayloadTruncated == nil && r.ResponsePayloadTruncated == nil &&
-		r.DestinationsCondition == "" && r.InvocationContext == nil {
+	if r.Extra == (Extra{}) {
 		return append(b, '}'), nil
 	}
 	// The fields beyond native are rare: encoding/json writes them.
-	extra, err := json.Marshal(extraFields{
-		RequestPayloadEncoding:   r.RequestPayloadEncoding,
-		ResponsePayloadEncoding:  r.ResponsePayloadEncoding,
-		RequestPayloadTruncated:  r.RequestPayloadTruncated,
-		ResponsePayloadTruncated: r.ResponsePayloadTruncated,
-		DestinationsCondition:    r.DestinationsCondition,
-		InvocationContext:        r.InvocationContext,
-	})
+	extra, err := json.Marshal(&r.Extra)
 	if err != nil {
 		return nil, err
 	}
@@ -278,18 +274,6 @@ func appendTail(b []byte, r *Record) ([]byte, error) {
 		b = append(b, extra[1:len(extra)-1]...)
 	}
 	return append(b, '}'), nil
-}
-
-// extraFields are the Record fields after the native ones, in their order.
-type extraFields struct {
-	RequestPayloadEncoding   string      `json:"requestPayloadEncoding,omitempty"`
-	ResponsePayloadEncoding  string      `json:"responsePayloadEncoding,omitempty"`
-	RequestPayloadTruncated  *Truncation `json:"requestPayloadTruncated,omitempty"`
-	ResponsePayloadTruncated *Truncation `json:"responsePayloadTruncated,omitempty"`
-	// ConditionSlow for the slow record, whose native condition stays Success.
-	DestinationsCondition string `json:"destinationsCondition,omitempty"`
-	// Set with DESTINATIONS_CONTEXT, and on slow records for the duration.
-	InvocationContext *InvocationContext `json:"invocationContext,omitempty"`
 }
 
 func appendRaw(b []byte, raw json.RawMessage) []byte {
