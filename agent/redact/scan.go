@@ -134,22 +134,45 @@ func (s *scanner) skip(depth int) error {
 	return err
 }
 
-func (s *scanner) object(depth int, act []int) error {
+// open moves into the container whose opening bracket is at pos; more is
+// false when it is empty, and closed already.
+func (s *scanner) open(depth int, open, close byte) (more bool, err error) {
 	if depth > maxDepth {
-		return s.fail("nested too deeply")
+		return false, s.fail("nested too deeply")
 	}
 	s.pos++
-	s.out = append(s.out, '{')
+	s.out = append(s.out, open)
 	s.space()
 	if s.pos >= len(s.in) {
-		return ErrTruncated
+		return false, ErrTruncated
 	}
-	if s.in[s.pos] == '}' {
+	if s.in[s.pos] == close {
 		s.pos++
-		s.out = append(s.out, '}')
-		return nil
+		s.out = append(s.out, close)
+		return false, nil
 	}
-	for {
+	return true, nil
+}
+
+// next moves past what follows a member of a container: a comma, and more
+// is true, or the container's closing bracket.
+func (s *scanner) next(close byte, member string) (more bool, err error) {
+	s.space()
+	if s.pos >= len(s.in) {
+		return false, ErrTruncated
+	}
+	switch c := s.in[s.pos]; c {
+	case ',', close:
+		s.pos++
+		s.out = append(s.out, c)
+		return c == ',', nil
+	}
+	return false, s.fail("want , or " + string(close) + " after " + member)
+}
+
+func (s *scanner) object(depth int, act []int) error {
+	more, err := s.open(depth, '{', '}')
+	for more && err == nil {
 		s.space()
 		if s.pos >= len(s.in) {
 			return ErrTruncated
@@ -183,59 +206,20 @@ func (s *scanner) object(depth int, act []int) error {
 		if err := s.member(depth, act, s.matchKey(key), key, -1); err != nil {
 			return err
 		}
-		s.space()
-		if s.pos >= len(s.in) {
-			return ErrTruncated
-		}
-		switch s.in[s.pos] {
-		case ',':
-			s.pos++
-			s.out = append(s.out, ',')
-		case '}':
-			s.pos++
-			s.out = append(s.out, '}')
-			return nil
-		default:
-			return s.fail("want , or } after a member")
-		}
+		more, err = s.next('}', "a member")
 	}
+	return err
 }
 
 func (s *scanner) array(depth int, act []int) error {
-	if depth > maxDepth {
-		return s.fail("nested too deeply")
-	}
-	s.pos++
-	s.out = append(s.out, '[')
-	s.space()
-	if s.pos >= len(s.in) {
-		return ErrTruncated
-	}
-	if s.in[s.pos] == ']' {
-		s.pos++
-		s.out = append(s.out, ']')
-		return nil
-	}
-	for i := 0; ; i++ {
+	more, err := s.open(depth, '[', ']')
+	for i := 0; more && err == nil; i++ {
 		if err := s.member(depth, act, false, nil, i); err != nil {
 			return err
 		}
-		s.space()
-		if s.pos >= len(s.in) {
-			return ErrTruncated
-		}
-		switch s.in[s.pos] {
-		case ',':
-			s.pos++
-			s.out = append(s.out, ',')
-		case ']':
-			s.pos++
-			s.out = append(s.out, ']')
-			return nil
-		default:
-			return s.fail("want , or ] after an element")
-		}
+		more, err = s.next(']', "an element")
 	}
+	return err
 }
 
 // member copies or redacts the value of a key (index < 0) or of the
