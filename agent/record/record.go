@@ -265,7 +265,7 @@ func appendTail(b []byte, r *Record) ([]byte, error) {
 		return append(b, '}'), nil
 	}
 	// The fields beyond native are rare: encoding/json writes them.
-	extra, err := json.Marshal(&r.Extra)
+	extra, err := json.Marshal(r.Extra) // a copy: r itself stays off the heap
 	if err != nil {
 		return nil, err
 	}
