@@ -189,31 +189,12 @@ func Marshal(r *Record) ([]byte, error) {
 // through encoding/json would validate and copy them again. A payload that
 // Build left in parts is embedded here, as Marshal says.
 func AppendMarshal(b []byte, r *Record) ([]byte, error) {
-	if r.requestParts != nil || r.responseParts != nil {
-		return appendMarshalParts(b, r)
-	}
-	return appendMarshal(b, r)
-}
-
-// appendMarshalParts embeds the payloads left in parts, then marshals.
-func appendMarshalParts(b []byte, r *Record) ([]byte, error) {
 	start := len(b)
 	b = appendHead(b, r)
-	if p := r.requestParts; p != nil {
-		s := len(b)
-		b, r.RequestPayloadEncoding = appendParts(b, p)
-		r.RequestPayload, r.requestParts = b[s:len(b):len(b)], nil
-	} else {
-		b = appendRaw(b, r.RequestPayload)
-	}
+	b, r.RequestPayload, r.RequestPayloadEncoding = appendPayload(b, r.RequestPayload, r.RequestPayloadEncoding, r.requestParts)
 	b = appendMiddle(b, r)
-	if p := r.responseParts; p != nil {
-		s := len(b)
-		b, r.ResponsePayloadEncoding = appendParts(b, p)
-		r.ResponsePayload, r.responseParts = b[s:len(b):len(b)], nil
-	} else {
-		b = appendRaw(b, r.ResponsePayload)
-	}
+	b, r.ResponsePayload, r.ResponsePayloadEncoding = appendPayload(b, r.ResponsePayload, r.ResponsePayloadEncoding, r.responseParts)
+	r.requestParts, r.responseParts = nil, nil
 	out, err := appendTail(b, r)
 	if err != nil {
 		return b[:start], err
@@ -221,12 +202,15 @@ func appendMarshalParts(b []byte, r *Record) ([]byte, error) {
 	return out, nil
 }
 
-func appendMarshal(b []byte, r *Record) ([]byte, error) {
-	b = appendHead(b, r)
-	b = appendRaw(b, r.RequestPayload)
-	b = appendMiddle(b, r)
-	b = appendRaw(b, r.ResponsePayload)
-	return appendTail(b, r)
+// appendPayload embeds a payload: raw as it is, or the one Build left in
+// parts, which then lands in b: what landed is the payload and its encoding.
+func appendPayload(b []byte, raw json.RawMessage, encoding string, p *parts) ([]byte, json.RawMessage, string) {
+	if p == nil {
+		return appendRaw(b, raw), raw, encoding
+	}
+	s := len(b)
+	b, encoding = appendParts(b, p)
+	return b, b[s:len(b):len(b)], encoding
 }
 
 // appendHead writes the record up to the request payload.
