@@ -159,6 +159,18 @@ func (c common) connect(ctx context.Context, svc service, region, bucket string,
 	return newClient(svc, region, ep, proto, s.Credentials, cmp.Or(c.http, c.conf.httpClient())), nil
 }
 
+// regional returns the client for svc in the region of the target's ARN,
+// made at the first call that succeeds and kept in l.
+func (c common) regional(ctx context.Context, l *lazy[*client], svc service, proto protocol) (*client, error) {
+	cl, err := l.get(func() (*client, error) {
+		return c.connect(ctx, svc, c.target.ARN.Region, "", proto)
+	})
+	if err != nil {
+		return nil, c.named(err)
+	}
+	return cl, nil
+}
+
 // self is the function the extension runs in.
 type self struct {
 	arn       string // unqualified; empty when unknown

@@ -41,13 +41,7 @@ func newEventBridge(c common, maxBytes int, s self) *busDest {
 func (d *busDest) MaxRecordBytes() int { return d.recordMax }
 
 func (d *busDest) connect(ctx context.Context) (*client, error) {
-	c, err := d.client.get(func() (*client, error) {
-		return d.common.connect(ctx, eventsService, d.target.ARN.Region, "", awsJSON)
-	})
-	if err != nil {
-		return nil, d.named(err)
-	}
-	return c, nil
+	return d.regional(ctx, &d.client, eventsService, awsJSON)
 }
 
 // busEntry is a PutEvents entry. Time is never set: EventBridge stamps the

@@ -47,13 +47,7 @@ func (d *lambdaDest) sameAccount(m destination.Message) bool {
 func (d *lambdaDest) MaxRecordBytes() int { return LambdaMaxBytes }
 
 func (d *lambdaDest) connect(ctx context.Context) (*client, error) {
-	c, err := d.client.get(func() (*client, error) {
-		return d.common.connect(ctx, lambdaService, d.target.ARN.Region, "", restJSON)
-	})
-	if err != nil {
-		return nil, d.named(err)
-	}
-	return c, nil
+	return d.regional(ctx, &d.client, lambdaService, restJSON)
 }
 
 // invokeCall is Invoke (REST JSON): POST

@@ -39,13 +39,7 @@ func newSNS(c common) *snsDest {
 func (d *snsDest) MaxRecordBytes() int { return snsMaxBytes - snsAttrReserve }
 
 func (d *snsDest) connect(ctx context.Context) (*client, error) {
-	c, err := d.client.get(func() (*client, error) {
-		return d.common.connect(ctx, snsService, d.target.ARN.Region, "", awsQuery)
-	})
-	if err != nil {
-		return nil, d.named(err)
-	}
-	return c, nil
+	return d.regional(ctx, &d.client, snsService, awsQuery)
 }
 
 // snsSize is the size SNS counts: the message and each attribute's name,
