@@ -159,6 +159,8 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
+// start is riet.StartT for this package's own tests, which cannot import
+// riet: riet imports this package.
 func start(t *testing.T, o Options) *Emulator {
 	t.Helper()
 	if err := Available(); err != nil {
