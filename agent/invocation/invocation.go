@@ -99,4 +99,7 @@ type Invocation struct {
 	Attempt int
 	// ColdStart is true for the first invocation of the execution environment.
 	ColdStart bool
+	// RequestIDUnknown is set when Lambda told no request id (RequestID is
+	// empty): an invocation failed by a failed init, for which no INVOKE came.
+	RequestIDUnknown bool
 }

@@ -51,6 +51,9 @@ type Extra struct {
 	DestinationsCondition string `json:"destinationsCondition,omitempty"`
 	// Set with DESTINATIONS_CONTEXT, and on slow records for the duration.
 	InvocationContext *InvocationContext `json:"invocationContext,omitempty"`
+	// Set when Lambda told no request id: an invocation failed by a failed
+	// init, for which no INVOKE came. requestContext.requestId is empty then.
+	RequestIDUnknown bool `json:"requestIdUnknown,omitempty"`
 }
 
 // parts is a payload captured in parts, to embed when the record is
@@ -127,6 +130,7 @@ func Build(inv invocation.Invocation, fn Function) Record {
 	} else {
 		r.ResponsePayload, r.ResponsePayloadEncoding, r.ResponsePayloadTruncated = Payload(inv.Response)
 	}
+	r.RequestIDUnknown = inv.RequestIDUnknown
 	if inv.Outcome.Failed() {
 		r.RequestContext.Condition = ConditionFailure
 		r.ResponseContext.FunctionError = "Unhandled"

@@ -17,14 +17,19 @@ import (
 
 	"github.com/lambda-destinations/lambda-destinations/agent"
 	"github.com/lambda-destinations/lambda-destinations/agent/config"
+	"github.com/lambda-destinations/lambda-destinations/agent/flush"
 	"github.com/lambda-destinations/lambda-destinations/extension/extapi"
 	"github.com/lambda-destinations/lambda-destinations/extension/lifecycle"
 	"github.com/lambda-destinations/lambda-destinations/extension/proxy"
+	"github.com/lambda-destinations/lambda-destinations/extension/runtimeproc"
 	"github.com/lambda-destinations/lambda-destinations/extension/telemetry"
 )
 
 // version is stamped by the release build.
 var version = "dev"
+
+// initLimit is Lambda's limit on the init phase, runtime and extensions together.
+const initLimit = 10 * time.Second
 
 func main() {
 	showVersion := flag.Bool("version", false, "print the version and exit")
@@ -47,13 +52,28 @@ func run(ctx context.Context) error {
 
 	cfg, err := config.Load()
 	if err != nil {
-		return initError(ctx, log, client, name, "Extension.ConfigInvalid", err)
+		return initError(ctx, log, client, name, lifecycle.ModeOf(os.Getenv("AWS_LAMBDA_INITIALIZATION_TYPE")), "Extension.ConfigInvalid", err)
 	}
 	log = slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: cfg.Level})).With("extension", "destinations")
 
+	mode := lifecycle.ModeOf(os.Getenv("AWS_LAMBDA_INITIALIZATION_TYPE"))
+	if mode == lifecycle.Managed {
+		// Never frozen, many invocations at once: records go out as they come.
+		cfg.Flush = flush.Background
+	}
+	log.Info("starting", "version", version, "mode", mode.String(), "flush", string(cfg.Flush))
+
 	// The proxy listens before registering: Lambda starts the runtime as
 	// soon as every extension has registered.
-	tracker := lifecycle.NewTracker()
+	var tracker *lifecycle.Tracker
+	runtime := runtimeproc.New(runtimeproc.PIDFile(cfg.Port), func() { tracker.RuntimeExited() }, log)
+	defer runtime.Close()
+	tracker = lifecycle.NewTracker(lifecycle.TrackerOptions{
+		Managed: mode == lifecycle.Managed,
+		Timeout: cfg.Timeout,
+		Runtime: runtime,
+		Log:     log,
+	})
 	px := proxy.New(proxy.Options{
 		Upstream:        cfg.RuntimeAPI,
 		MaxPayloadBytes: cfg.MaxPayloadBytes,
@@ -66,7 +86,7 @@ func run(ctx context.Context) error {
 	ln, err := px.Listen(cfg.ProxyAddress())
 	if err != nil {
 		err = &config.Error{Variable: "DESTINATIONS_PROXY_PORT", Value: cfg.ProxyPort, Reason: fmt.Sprintf("cannot listen: %v", err)}
-		return initError(ctx, log, client, name, "Extension.ConfigInvalid", err)
+		return initError(ctx, log, client, name, mode, "Extension.ConfigInvalid", err)
 	}
 	go func() {
 		if err := px.Serve(ln); err != nil {
@@ -74,11 +94,14 @@ func run(ctx context.Context) error {
 		}
 	}()
 
-	reg, err := client.Register(ctx, name, extapi.Invoke, extapi.Shutdown)
+	reg, err := client.Register(ctx, name, mode.Events()...)
 	if err != nil {
 		log.Error("cannot register", "error", err)
 		return err
 	}
+	// The runtime starts now; it may fail its init before it calls the
+	// Runtime API, which only the end of its process then tells.
+	runtime.Start(initLimit)
 
 	if cfg.SAMLocal == "" {
 		go subscribeTelemetry(ctx, log, client, tracker)
@@ -87,11 +110,11 @@ func run(ctx context.Context) error {
 	aws := newAWSDestinations(cfg, reg.AccountID, log)
 	overflow, err := aws.Overflow()
 	if err != nil {
-		return initError(ctx, log, client, "", "Extension.ConfigInvalid", err)
+		return initError(ctx, log, client, "", mode, "Extension.ConfigInvalid", err)
 	}
 	ag, err := agent.New(agent.Options{Config: cfg, Stdout: os.Stdout, Log: log, AWS: aws.New, Overflow: overflow})
 	if err != nil {
-		return initError(ctx, log, client, "", "Extension.ConfigInvalid", err)
+		return initError(ctx, log, client, "", mode, "Extension.ConfigInvalid", err)
 	}
 	aws.Warm(ctx)
 	if !cfg.Records() {
@@ -99,13 +122,13 @@ func run(ctx context.Context) error {
 	}
 
 	loop := &lifecycle.Loop{
-		Client:          client,
-		Tracker:         tracker,
-		Listener:        ag,
-		Log:             log,
-		FunctionTimeout: cfg.Timeout,
-		InvokeMargin:    200 * time.Millisecond,
-		ShutdownMargin:  300 * time.Millisecond,
+		Client:         client,
+		Tracker:        tracker,
+		Listener:       ag,
+		Log:            log,
+		Mode:           mode,
+		InvokeMargin:   200 * time.Millisecond,
+		ShutdownMargin: 300 * time.Millisecond,
 	}
 	err = loop.Run(ctx)
 	if err == nil {
@@ -124,7 +147,8 @@ func run(ctx context.Context) error {
 }
 
 // subscribeTelemetry runs beside the first /next, off the init path. Where
-// the Telemetry API is absent, timeouts and crashes are told by SHUTDOWN.
+// the Telemetry API is absent, timeouts and crashes are told by SHUTDOWN,
+// the deadline and the runtime's process.
 func subscribeTelemetry(ctx context.Context, log *slog.Logger, client *extapi.Client, tracker *lifecycle.Tracker) {
 	l, err := telemetry.Listen(tracker, log)
 	if err != nil {
@@ -147,10 +171,10 @@ func subscribeTelemetry(ctx context.Context, log *slog.Logger, client *extapi.Cl
 
 // initError reports an init failure to Lambda and to the log: the emulator
 // shows the caller only a bare error, so the log is where a user reads why.
-func initError(ctx context.Context, log *slog.Logger, client *extapi.Client, name, errorType string, err error) error {
+func initError(ctx context.Context, log *slog.Logger, client *extapi.Client, name string, mode lifecycle.Mode, errorType string, err error) error {
 	log.Error("init failed", "errorType", errorType, "error", err.Error())
 	if name != "" {
-		if _, rerr := client.Register(ctx, name, extapi.Invoke, extapi.Shutdown); rerr != nil {
+		if _, rerr := client.Register(ctx, name, mode.Events()...); rerr != nil {
 			log.Error("cannot register to report the init error", "error", rerr)
 			return err
 		}

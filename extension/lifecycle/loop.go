@@ -1,6 +1,8 @@
-// Package lifecycle runs the extension's event loop: it waits for each
-// invocation's outcome through the Tracker and hands completed invocations
-// to a Listener before asking Lambda for the next event.
+// Package lifecycle follows each invocation from the Lambda side (the
+// proxy, the Extensions and Telemetry APIs, the runtime's process) to its
+// outcome, and hands settled invocations to a Listener: before asking for
+// the next event on classic Lambda, as they settle under Lambda Managed
+// Instances.
 package lifecycle
 
 import (
@@ -14,11 +16,12 @@ import (
 
 // Listener is the work side of the lifecycle.
 type Listener interface {
-	// Invoked is called when an invocation starts, before its outcome is known.
+	// Invoked is called when an invocation starts, before its outcome is
+	// known (classic Lambda only: Managed Instances send no INVOKE).
 	Invoked(ctx context.Context, requestID string, deadline time.Time)
 	// Completed is called once per invocation whose outcome is known; ctx
 	// ends where the work must stop so the extension can ask for its next
-	// event in time.
+	// event in time. It is called from one goroutine at a time.
 	Completed(ctx context.Context, inv invocation.Invocation)
 	// Shutdown is called last; ctx ends before the shutdown deadline.
 	Shutdown(ctx context.Context)
@@ -30,21 +33,21 @@ type Loop struct {
 	Tracker  *Tracker
 	Listener Listener
 	Log      *slog.Logger
+	Mode     Mode
 
-	// FunctionTimeout is the function's timeout where it is known (the
-	// emulator sets AWS_LAMBDA_FUNCTION_TIMEOUT); else it is derived.
-	FunctionTimeout time.Duration
 	// InvokeMargin is kept free before an invocation's deadline.
 	InvokeMargin time.Duration
 	// ShutdownMargin is kept free before the shutdown deadline.
 	ShutdownMargin time.Duration
 
-	warned  bool
-	started bool
+	warned bool
 }
 
 // Run loops until SHUTDOWN (nil) or until the Extensions API fails.
 func (l *Loop) Run(ctx context.Context) error {
+	if l.Mode == Managed {
+		return l.runManaged(ctx)
+	}
 	for {
 		ev, err := l.Client.Next(ctx)
 		if err != nil {
@@ -63,26 +66,50 @@ func (l *Loop) Run(ctx context.Context) error {
 	}
 }
 
+// runManaged serves Lambda Managed Instances: invocations are recorded as
+// they settle, on a goroutine of their own, while the loop waits for
+// SHUTDOWN. Nothing paces the work but the invocations themselves, and the
+// environment is never frozen.
+func (l *Loop) runManaged(ctx context.Context) error {
+	rctx, stop := context.WithCancel(ctx)
+	recorded := make(chan struct{})
+	go func() {
+		defer close(recorded)
+		for l.Tracker.WaitSettled(rctx) {
+			l.complete(context.WithoutCancel(rctx), l.Tracker.Take())
+		}
+	}()
+	defer func() { stop(); <-recorded }()
+	for {
+		ev, err := l.Client.Next(ctx)
+		if err != nil {
+			return err
+		}
+		if ev.EventType == extapi.Shutdown {
+			stop()
+			<-recorded
+			l.shutdown(ctx, ev, time.Now())
+			return nil
+		}
+		l.Log.Warn("unknown event", "eventType", ev.EventType)
+	}
+}
+
 func (l *Loop) invoke(ctx context.Context, ev *extapi.Event, now time.Time) {
 	deadline := ev.Deadline()
-	// What INVOKE says is kept only for a runtime that goes through the
-	// proxy: for another, no result will ever come.
-	proxied := l.Tracker.Proxied()
-	if proxied {
-		l.Tracker.Invoked(Known{
-			RequestID:          ev.RequestID,
-			InvokedFunctionARN: ev.InvokedFunctionArn,
-			Deadline:           deadline,
-			TraceID:            ev.Tracing.Value,
-			Received:           now,
-		})
-	}
+	l.Tracker.Invoked(Known{
+		RequestID:          ev.RequestID,
+		InvokedFunctionARN: ev.InvokedFunctionArn,
+		Deadline:           deadline,
+		TraceID:            ev.Tracing.Value,
+		Received:           now,
+	})
 	budget, cancel := context.WithDeadline(ctx, deadline.Add(-l.InvokeMargin))
 	defer cancel()
-	// Results that came in after an earlier wait gave up go out first; the
-	// runtime may even have answered this invocation already.
+	// Invocations settled after an earlier wait gave up go out first; the
+	// runtime may even have answered this one already.
 	done := false
-	for _, inv := range l.Tracker.TakeCompleted(l.FunctionTimeout) {
+	for _, inv := range l.Tracker.Take() {
 		done = done || inv.RequestID == ev.RequestID
 		l.complete(budget, []invocation.Invocation{inv})
 	}
@@ -90,8 +117,7 @@ func (l *Loop) invoke(ctx context.Context, ev *extapi.Event, now time.Time) {
 	if done {
 		return
 	}
-
-	if !proxied {
+	if !l.Tracker.Proxied() {
 		if !l.warned {
 			l.warned = true
 			l.Log.Error("the runtime does not go through the destinations proxy, so no records can be made: set AWS_LAMBDA_EXEC_WRAPPER=/opt/destinations-wrapper, or use the layer's bootstrap on provided runtimes")
@@ -100,11 +126,12 @@ func (l *Loop) invoke(ctx context.Context, ev *extapi.Event, now time.Time) {
 	}
 	switch l.Tracker.Await(ctx, ev.RequestID, deadline) {
 	case Done:
-		l.complete(budget, l.Tracker.TakeCompleted(l.FunctionTimeout))
+		l.complete(budget, l.Tracker.Take())
 	case Gone:
 		// Ask for the next event at once: after a crash Lambda resets the
-		// environment and kills extensions that are not waiting for SHUTDOWN.
-		l.Log.Debug("runtime connection closed during an invocation", "requestId", ev.RequestID)
+		// environment and kills extensions that are not waiting for
+		// SHUTDOWN, whose reason then settles the invocation.
+		l.Log.Debug("runtime exited during an invocation", "requestId", ev.RequestID)
 	case Deadline:
 		l.Log.Debug("deadline passed with no result", "requestId", ev.RequestID)
 	}
@@ -119,19 +146,17 @@ func (l *Loop) shutdown(ctx context.Context, ev *extapi.Event, now time.Time) {
 	defer cancel()
 	l.Log.Debug("shutdown", "reason", ev.ShutdownReason)
 	// The Telemetry API, where it exists, tells a crash from running out of
-	// memory; give its runtimeDone a moment to arrive.
+	// memory; give its word a moment to arrive.
 	wait, cancelWait := context.WithTimeout(budget, 250*time.Millisecond)
 	l.Tracker.AwaitPlatform(wait)
 	cancelWait()
-	l.complete(budget, l.Tracker.TakeCompleted(l.FunctionTimeout))
-	l.complete(budget, l.Tracker.TakeUnfinished(ev.ShutdownReason, l.FunctionTimeout))
+	l.Tracker.Shutdown(ev.ShutdownReason)
+	l.complete(budget, l.Tracker.Take())
 	l.Listener.Shutdown(budget)
 }
 
 func (l *Loop) complete(ctx context.Context, invs []invocation.Invocation) {
 	for _, inv := range invs {
-		inv.ColdStart = !l.started
-		l.started = true
 		l.Listener.Completed(ctx, inv)
 	}
 }

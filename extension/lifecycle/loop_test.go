@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -66,12 +67,16 @@ func TestLoop(t *testing.T) {
 	invoke := func(id string) extapi.Event {
 		return extapi.Event{EventType: extapi.Invoke, RequestID: id, DeadlineMs: deadline}
 	}
-	tr := NewTracker()
+	tr := NewTracker(TrackerOptions{})
 	tr.Polled()
 	respond := func(id string, failed bool) func() {
 		return func() {
+			call := proxy.CallResponse
+			if failed {
+				call = proxy.CallError
+			}
 			tr.Event(proxy.Event{RequestID: id, At: time.Now()})
-			tr.Result(proxy.Result{RequestID: id, Failed: failed, At: time.Now()})
+			tr.Result(proxy.Result{Call: call, RequestID: id, Status: 202, Failed: failed, At: time.Now()})
 		}
 	}
 	api := &fakeExtensionsAPI{
@@ -110,5 +115,71 @@ func TestLoop(t *testing.T) {
 	}
 	if !l.shutdown {
 		t.Error("Shutdown not called")
+	}
+}
+
+func TestManagedLoopRecordsAsInvocationsSettle(t *testing.T) {
+	tr := NewTracker(TrackerOptions{Managed: true})
+	tr.Polled()
+	l := &listener{}
+	completed := func() int {
+		l.mu.Lock()
+		defer l.mu.Unlock()
+		return len(l.completed)
+	}
+	api := &fakeExtensionsAPI{
+		events: []extapi.Event{{EventType: extapi.Shutdown, ShutdownReason: "spindown", DeadlineMs: time.Now().Add(time.Hour).UnixMilli()}},
+		before: []func(){func() {
+			// No INVOKE under Managed Instances: two invocations overlap and
+			// are recorded as they settle, while the loop waits for SHUTDOWN.
+			deadline := time.Now().Add(time.Hour)
+			tr.Event(proxy.Event{RequestID: "a", Deadline: deadline})
+			tr.Event(proxy.Event{RequestID: "b", Deadline: deadline})
+			tr.Result(proxy.Result{Call: proxy.CallResponse, RequestID: "b", Status: 202})
+			tr.Result(proxy.Result{Call: proxy.CallError, RequestID: "a", Status: 202, Failed: true})
+			for end := time.Now().Add(10 * time.Second); completed() < 2 && time.Now().Before(end); {
+				time.Sleep(time.Millisecond)
+			}
+			tr.Event(proxy.Event{RequestID: "c", Deadline: deadline}) // still running at SHUTDOWN
+		}},
+	}
+	srv := httptest.NewServer(api)
+	defer srv.Close()
+	client := extapi.NewClient(srv.Listener.Addr().String())
+	if _, err := client.Register(t.Context(), "destinations", Managed.Events()...); err != nil {
+		t.Fatal(err)
+	}
+	loop := &Loop{Client: client, Tracker: tr, Listener: l, Log: slog.New(slog.DiscardHandler), Mode: Managed,
+		InvokeMargin: 100 * time.Millisecond, ShutdownMargin: 100 * time.Millisecond}
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	if err := loop.Run(ctx); err != nil {
+		t.Fatal(err)
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var got []string
+	for _, inv := range l.completed {
+		got = append(got, inv.RequestID+":"+inv.Outcome.String())
+	}
+	if want := "b:success a:error c:crash"; strings.Join(got, " ") != want {
+		t.Errorf("completed %v, want %s", got, want)
+	}
+	if !l.shutdown {
+		t.Error("Shutdown not called")
+	}
+}
+
+func TestModeOf(t *testing.T) {
+	for v, want := range map[string]Mode{"": Classic, "on-demand": Classic, "provisioned-concurrency": Classic, "snap-start": Classic, "lambda-managed-instances": Managed} {
+		if got := ModeOf(v); got != want {
+			t.Errorf("ModeOf(%q) = %v", v, got)
+		}
+	}
+	if ev := Managed.Events(); len(ev) != 1 || ev[0] != extapi.Shutdown {
+		t.Errorf("Managed registers for %v: only SHUTDOWN is allowed there", ev)
+	}
+	if ev := Classic.Events(); len(ev) != 2 {
+		t.Errorf("Classic registers for %v", ev)
 	}
 }

@@ -1,55 +1,146 @@
 package lifecycle
 
 import (
+	"cmp"
 	"context"
-	"fmt"
-	"math"
+	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/lambda-destinations/lambda-destinations/agent/invocation"
-	"github.com/lambda-destinations/lambda-destinations/agent/record"
 	"github.com/lambda-destinations/lambda-destinations/extension/proxy"
 )
 
-// Tracker joins what the proxy sees of each request id (event, result) and
-// lets the loop wait for an invocation's outcome. It implements proxy.Observer.
+// Tracker holds every invocation the extension knows of and moves each
+// through its states (state.go) as its sources tell: the proxy (it
+// implements proxy.Observer), the Extensions API's INVOKE and SHUTDOWN, the
+// Telemetry API, the runtime's process and, under Managed Instances, the
+// deadline. Settled invocations are taken, once, to be recorded.
 type Tracker struct {
-	mu       sync.Mutex
-	polled   bool // the runtime goes through the proxy
-	platform bool // the Telemetry API reports runtimeDone
-	entries  map[string]*entry
-	order    []string // request ids in arrival order
-	gone     uint64   // counts RuntimeGone calls
-	changed  chan struct{}
-	attempts attempts
-	now      func() time.Time
+	mu      sync.Mutex
+	managed bool
+	timeout time.Duration // the function's timeout where known
+	runtime Runtime
+	log     *slog.Logger
+	now     func() time.Time
+
+	polled    bool // the runtime goes through the proxy
+	telemetry bool // the Telemetry API is subscribed
+	seq       uint64
+	entries   map[string]*entry // by request id, until recorded
+	settled   []*entry          // settled and not yet taken, in the order they settled
+	recent    recent
+	exits     uint64 // how often the runtime's process ended
+	changed   chan struct{}
+	// Results told before the event they answer: the proxy tells each
+	// connection's calls in order, but two connections race.
+	early map[string]early
+
+	// What is known of a failed init: the error the runtime posted, or its
+	// exit before it ever asked for an event; and the request id of the
+	// invocation it failed, where a source told it.
+	initErr       *initError
+	initExited    bool
+	initRequestID string
 }
 
+// entry is one invocation (one attempt of a request id).
 type entry struct {
-	known    *Known // what the Extensions API's INVOKE said
-	event    *proxy.Event
-	result   *proxy.Result
-	platform *platformDone // from the Telemetry API, where it exists
+	id        string
+	seq       uint64 // creation order
+	state     State
+	attempt   int
+	coldStart bool
+
+	known    *Known        // what INVOKE said
+	event    *proxy.Event  // what the runtime received
+	result   *proxy.Result // the accepted result
+	failure  *failure      // how it ended where no accepted result says
+	end      time.Time
+	platform platformWord // what the Telemetry API said
+	timer    *time.Timer  // Managed Instances: times the invocation out
 }
 
-type platformDone struct {
-	status, errorType string
+type platformWord struct{ status, errorType string }
+
+type early struct {
+	result proxy.Result
+	at     time.Time
 }
 
-// finished reports whether the invocation's outcome is known.
-func (e *entry) finished() bool { return e.result != nil || e.platform != nil }
+// earlyLimit bounds the results kept for an event not seen yet, and
+// earlyFor how long each is kept: the event, if it comes, comes at once.
+const (
+	earlyLimit = 64
+	earlyFor   = 2 * time.Second
+)
+
+type initError struct {
+	errorType string
+	body      invocation.Payload
+}
+
+// Known is what the Extensions API's INVOKE told of an invocation.
+type Known struct {
+	RequestID          string
+	InvokedFunctionARN string
+	Deadline           time.Time
+	TraceID            string
+	Received           time.Time
+}
+
+// Runtime is the runtime's process as the extension watches it, where the
+// wrapper told its PID.
+type Runtime interface {
+	// Polled is told each time the runtime asks for an event: the moment
+	// to look for a new runtime process.
+	Polled()
+	// Watched reports whether the process is watched: its end, rather than
+	// closed connections, then tells that the runtime is gone.
+	Watched() bool
+}
+
+// TrackerOptions configure a Tracker.
+type TrackerOptions struct {
+	// Managed is set under Lambda Managed Instances: no INVOKE comes, so
+	// the deadline the runtime received settles a timeout.
+	Managed bool
+	// Timeout is the function's timeout where the environment tells it.
+	Timeout time.Duration
+	// Runtime, where set, is told of polls and says whether the runtime's
+	// process is watched.
+	Runtime Runtime
+	Log     *slog.Logger
+}
 
 // NewTracker returns an empty tracker.
-func NewTracker() *Tracker {
+func NewTracker(o TrackerOptions) *Tracker {
+	if o.Log == nil {
+		o.Log = slog.Default()
+	}
 	return &Tracker{
-		entries:  map[string]*entry{},
-		changed:  make(chan struct{}),
-		attempts: attempts{seen: map[string]int{}},
-		now:      time.Now,
+		managed: o.Managed,
+		timeout: o.Timeout,
+		runtime: o.Runtime,
+		log:     o.Log,
+		now:     time.Now,
+		entries: map[string]*entry{},
+		early:   map[string]early{},
+		recent:  recent{seen: map[string]recentID{}},
+		changed: make(chan struct{}),
 	}
 }
+
+// Timeouts under Managed Instances are settled this long after the deadline
+// when no word came first: the Runtime API's own clock decides, and a
+// result just before it is accepted. The Telemetry API's report says so
+// sooner; with it, the wait is longer, as it is only a fallback.
+const (
+	overdueGrace          = 200 * time.Millisecond
+	overdueGraceTelemetry = time.Second
+)
 
 // notify wakes every waiter; callers hold mu.
 func (t *Tracker) notify() {
@@ -57,14 +148,41 @@ func (t *Tracker) notify() {
 	t.changed = make(chan struct{})
 }
 
-func (t *Tracker) get(id string) *entry {
-	e := t.entries[id]
-	if e == nil {
-		e = &entry{}
-		t.entries[id] = e
-		t.order = append(t.order, id)
-	}
+// add starts a new entry for id; callers hold mu.
+func (t *Tracker) add(id string) *entry {
+	t.seq++
+	e := &entry{id: id, seq: t.seq, state: Invoked, attempt: t.recent.attempt(id), coldStart: t.seq == 1}
+	t.entries[id] = e
 	return e
+}
+
+// move takes e to state to if that transition is allowed, and queues it to
+// be recorded when to settles it; callers hold mu.
+func (t *Tracker) move(e *entry, to State, why string) bool {
+	if !CanMove(e.state, to) {
+		t.log.Debug("dropped: the invocation is already "+e.state.String(), "requestId", e.id, "word", why)
+		return false
+	}
+	e.state = to
+	if to.Settled() {
+		if e.end.IsZero() {
+			e.end = t.now()
+		}
+		if e.timer != nil {
+			e.timer.Stop()
+		}
+		t.settled = append(t.settled, e)
+	}
+	t.notify()
+	return true
+}
+
+// fail settles e with f; callers hold mu.
+func (t *Tracker) fail(e *entry, f failure, why string) {
+	if CanMove(e.state, f.state) {
+		e.failure = &f
+	}
+	t.move(e, f.state, why)
 }
 
 // Polled implements proxy.Observer.
@@ -72,6 +190,9 @@ func (t *Tracker) Polled() {
 	t.mu.Lock()
 	t.polled = true
 	t.mu.Unlock()
+	if t.runtime != nil {
+		t.runtime.Polled()
+	}
 }
 
 // Event implements proxy.Observer.
@@ -81,108 +202,330 @@ func (t *Tracker) Event(ev proxy.Event) {
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	t.get(ev.RequestID).event = &ev
-	t.notify()
+	e := t.entries[ev.RequestID]
+	switch {
+	case e == nil || e.state.Settled():
+		e = t.add(ev.RequestID) // a settled one is an earlier attempt of the same request
+	case e.state != Invoked:
+		t.log.Warn("the Runtime API handed out a request id that is still running", "requestId", ev.RequestID)
+		return
+	}
+	e.event = &ev
+	t.move(e, Running, "event")
+	if r, ok := t.early[ev.RequestID]; ok {
+		delete(t.early, ev.RequestID)
+		t.settle(e, r.result)
+	}
+	if t.managed && !ev.Deadline.IsZero() {
+		grace := overdueGrace
+		if t.telemetry {
+			grace = overdueGraceTelemetry
+		}
+		e.timer = time.AfterFunc(ev.Deadline.Sub(t.now())+grace, func() { t.overdue(e) })
+	}
 }
 
-// Result implements proxy.Observer.
+// overdue times out e if nothing settled it by its deadline and the grace.
+func (t *Tracker) overdue(e *entry) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if e.state == Running || e.state == Exited {
+		t.fail(e, t.timedOut(e), "deadline")
+	}
+}
+
+func (t *Tracker) timedOut(e *entry) failure {
+	start, deadline := e.started()
+	return timedOut(e.id, start, deadline, t.timeout, t.managed)
+}
+
+// Result implements proxy.Observer: the Runtime API's answer settles the
+// invocation, whether it accepted the result or refused it.
 func (t *Tracker) Result(r proxy.Result) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	e := t.get(r.RequestID)
-	if e.result == nil { // the first accepted result is the one Lambda kept
-		e.result = &r
+	switch r.Call {
+	case proxy.CallInitError:
+		if r.Status/100 == 2 {
+			t.initErr = &initError{errorType: r.ErrorType, body: r.Body}
+			t.notify()
+		}
+		return
+	case proxy.CallResponse, proxy.CallError:
+	default:
+		return
+	}
+	e := t.entries[r.RequestID]
+	switch {
+	case e == nil && t.recent.recorded(r.RequestID):
+		t.log.Debug("dropped: the invocation is already recorded", "requestId", r.RequestID, "word", "result")
+	case e == nil || e.state == Invoked:
+		t.keepEarly(r)
+	default:
+		t.settle(e, r)
+	}
+}
+
+// keepEarly keeps a result until its event is told; callers hold mu.
+func (t *Tracker) keepEarly(r proxy.Result) {
+	now := t.now()
+	for id, x := range t.early {
+		if now.Sub(x.at) > earlyFor || len(t.early) >= earlyLimit {
+			delete(t.early, id)
+			t.log.Debug("dropped: a result for an invocation never seen", "requestId", id)
+		}
+	}
+	t.early[r.RequestID] = early{r, now}
+}
+
+// settle applies the Runtime API's answer to a result; callers hold mu.
+func (t *Tracker) settle(e *entry, r proxy.Result) {
+	if r.Status/100 == 2 {
+		to := Succeeded
+		if r.Failed || r.Call == proxy.CallError {
+			to = Errored
+		}
+		if CanMove(e.state, to) {
+			e.result, e.end = &r, r.At
+		}
+		t.move(e, to, "result")
+		return
+	}
+	start, deadline := e.started()
+	f, ends := refused(e.id, r.Status, r.Answer, start, deadline, t.timeout, t.managed)
+	if !ends {
+		t.log.Debug("the Runtime API refused a result; the invocation goes on", "requestId", e.id, "status", r.Status)
+		return
+	}
+	if CanMove(e.state, f.state) {
+		e.end = r.At
+	}
+	t.fail(e, f, "refused result")
+}
+
+// RuntimeGone implements proxy.Observer. It tells that the runtime is gone
+// only where its process is not watched: runtimes that open a connection
+// per call (curl, urllib) close their last one in every invocation.
+func (t *Tracker) RuntimeGone() {
+	if t.runtime != nil && t.runtime.Watched() {
+		return
+	}
+	t.RuntimeExited()
+}
+
+// RuntimeExited is told when the runtime's process ended. Under Managed
+// Instances that ends the environment, and its invocations with it; on
+// classic Lambda SHUTDOWN follows and its reason tells a crash from a
+// timeout, which the Telemetry API may tell first.
+func (t *Tracker) RuntimeExited() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.exits++
+	if !t.polled {
+		t.initExited = true
+	}
+	now := t.now()
+	for _, e := range t.sorted(func(e *entry) bool { return e.state == Running }) {
+		_, deadline := e.started()
+		switch {
+		case !deadline.IsZero() && !now.Before(deadline):
+			t.fail(e, t.timedOut(e), "runtime exit after the deadline")
+		case t.managed:
+			t.fail(e, crashed(e.id, ""), "runtime exit")
+		default:
+			t.move(e, Exited, "runtime exit")
+		}
 	}
 	t.notify()
 }
 
-// RuntimeGone implements proxy.Observer.
-func (t *Tracker) RuntimeGone() {
+// UseTelemetry says the Telemetry API is subscribed.
+func (t *Tracker) UseTelemetry() {
 	t.mu.Lock()
-	defer t.mu.Unlock()
-	t.gone++
-	t.notify()
+	t.telemetry = true
+	t.mu.Unlock()
 }
 
-// RuntimeDone is told by the Telemetry API how an invocation's runtime
-// phase ended. A success is left to the proxy, which has its body; a
-// timeout or failure with no result settles the invocation.
-func (t *Tracker) RuntimeDone(requestID, status, errorType string) {
-	if requestID == "" || status == "success" {
+// PlatformDone is told by the Telemetry API how an invocation ended
+// (platform.runtimeDone, or platform.report under Managed Instances). A
+// timeout or a failure settles it; a success or an error is the proxy's to
+// settle, with the body the runtime posted.
+func (t *Tracker) PlatformDone(requestID, status, errorType string) {
+	if requestID == "" {
 		return
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	t.get(requestID).platform = &platformDone{status: status, errorType: errorType}
-	t.notify()
-}
-
-// UseTelemetry says the Telemetry API is subscribed: at SHUTDOWN, its word
-// on unfinished invocations is worth a short wait.
-func (t *Tracker) UseTelemetry() {
-	t.mu.Lock()
-	t.platform = true
-	t.mu.Unlock()
-}
-
-// AwaitPlatform waits, when the Telemetry API is in use, until every
-// invocation has an outcome or ctx ends.
-func (t *Tracker) AwaitPlatform(ctx context.Context) {
-	for {
-		t.mu.Lock()
-		waiting := false
-		for _, e := range t.entries {
-			waiting = waiting || !e.finished()
-		}
-		use, ch := t.platform, t.changed
-		t.mu.Unlock()
-		if !use || !waiting {
+	e := t.entries[requestID]
+	if e == nil {
+		t.initFailedFor(requestID)
+		return
+	}
+	e.platform = platformWord{status, errorType}
+	switch status {
+	case "timeout":
+		t.fail(e, t.timedOut(e), "platform timeout")
+	case "failure":
+		if e.state == Invoked && !t.polled && t.initFailed() {
+			t.fail(e, initFailed(e.id, t.initErr), "platform failure")
 			return
 		}
-		select {
-		case <-ch:
-		case <-ctx.Done():
-			return
-		}
+		t.fail(e, crashed(e.id, errorType), "platform failure")
+	default:
+		t.notify()
 	}
 }
 
-// Proxied reports whether the runtime has ever called the proxy.
+// PlatformStart is told by the Telemetry API that an invocation started.
+func (t *Tracker) PlatformStart(requestID string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.entries[requestID] == nil {
+		t.initFailedFor(requestID)
+	}
+}
+
+// initFailedFor remembers, after a failed init, the request id of the
+// invocation it failed, which no INVOKE tells; callers hold mu.
+func (t *Tracker) initFailedFor(requestID string) {
+	if t.initFailed() && requestID != "" {
+		t.initRequestID = requestID
+	}
+}
+
+func (t *Tracker) initFailed() bool { return t.initErr != nil || t.initExited }
+
+// Invoked records what the Extensions API's INVOKE said. An invocation the
+// runtime does not go through the proxy for is not kept, as no result will
+// ever come for it, unless the init failed, which it then failed.
+func (t *Tracker) Invoked(k Known) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if !t.polled && !t.initFailed() {
+		return
+	}
+	e := t.entries[k.RequestID]
+	if e == nil {
+		e = t.add(k.RequestID)
+	}
+	e.known = &k // the proxy may have seen it, and its result, first
+	t.notify()
+}
+
+// Proxied reports whether the runtime has ever asked the proxy for an event.
 func (t *Tracker) Proxied() bool {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	return t.polled
 }
 
-// Wait is how waiting for an outcome ended.
+// Shutdown settles every invocation still unfinished at SHUTDOWN: by its
+// reason (timeout, compared case-insensitively as the emulator says
+// "Timeout"; a crash for any other), or by what the Telemetry API told. An
+// init that failed before any invocation was seen makes one failed
+// invocation, whose request id is not known unless a source told it.
+func (t *Tracker) Shutdown(reason string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	timeout := strings.EqualFold(reason, "timeout")
+	if t.seq == 0 && t.initFailed() {
+		t.add(t.initRequestID)
+	}
+	for _, e := range t.sorted(func(e *entry) bool { return !e.state.Settled() }) {
+		switch {
+		case e.state == Invoked && !t.polled && t.initFailed():
+			t.fail(e, initFailed(e.id, t.initErr), "shutdown after a failed init")
+		case e.state == Invoked && !t.polled:
+			delete(t.entries, e.id) // the runtime never went through the proxy
+		case timeout:
+			t.fail(e, t.timedOut(e), "shutdown: "+reason)
+		default:
+			t.fail(e, crashed(e.id, e.platform.errorType), "shutdown: "+reason)
+		}
+	}
+}
+
+// sorted returns the entries f selects, oldest first; callers hold mu.
+func (t *Tracker) sorted(f func(*entry) bool) []*entry {
+	var out []*entry
+	for _, e := range t.entries {
+		if f(e) {
+			out = append(out, e)
+		}
+	}
+	slices.SortFunc(out, func(a, b *entry) int { return cmp.Compare(a.seq, b.seq) })
+	return out
+}
+
+// Take returns every settled invocation not taken yet, in the order they
+// settled, and forgets them: their bodies are the records' now.
+func (t *Tracker) Take() []invocation.Invocation {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if len(t.settled) == 0 {
+		return nil
+	}
+	out := make([]invocation.Invocation, 0, len(t.settled))
+	for _, e := range t.settled {
+		out = append(out, e.invocation())
+		t.move(e, Recorded, "taken")
+		if t.entries[e.id] == e {
+			delete(t.entries, e.id)
+		}
+		t.recent.record(e.id)
+	}
+	clear(t.settled)
+	t.settled = t.settled[:0]
+	return out
+}
+
+// WaitSettled waits until an invocation is settled and not taken, or ctx
+// ends; it reports which.
+func (t *Tracker) WaitSettled(ctx context.Context) bool {
+	for {
+		t.mu.Lock()
+		n, ch := len(t.settled), t.changed
+		t.mu.Unlock()
+		if n > 0 {
+			return true
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return false
+		}
+	}
+}
+
+// Wait is how waiting for an invocation's outcome ended.
 type Wait int
 
 const (
-	Done      Wait = iota // the runtime posted a result
-	Gone                  // the runtime's connection closed with no result
-	Deadline              // the deadline passed with no result
+	Done      Wait = iota // the invocation is settled
+	Gone                  // the runtime's process ended before it was
+	Deadline              // the deadline passed first
 	Cancelled             // ctx ended
 )
 
-// Await waits until the result for id is in, the runtime goes away, or the
-// deadline passes.
+// Await waits until the invocation id is settled, the runtime goes away, or
+// the deadline passes.
 func (t *Tracker) Await(ctx context.Context, id string, deadline time.Time) Wait {
 	t.mu.Lock()
-	gone := t.gone
+	exits := t.exits
 	t.mu.Unlock()
 	timer := time.NewTimer(time.Until(deadline))
 	defer timer.Stop()
 	for {
 		t.mu.Lock()
 		e := t.entries[id]
-		done := e != nil && e.finished()
-		lost := t.gone != gone
+		done := e == nil || e.state.Settled()
+		gone := t.exits != exits
 		ch := t.changed
 		t.mu.Unlock()
 		switch {
 		case done:
 			return Done
-		case lost:
+		case gone:
 			return Gone
 		}
 		select {
@@ -195,113 +538,54 @@ func (t *Tracker) Await(ctx context.Context, id string, deadline time.Time) Wait
 	}
 }
 
-// Known is what the Extensions API told of an invocation, used where the
-// proxy missed something: Invoked records it.
-type Known struct {
-	RequestID          string
-	InvokedFunctionARN string
-	Deadline           time.Time
-	TraceID            string
-	Received           time.Time
-}
-
-// Invoked records what the INVOKE event said of an invocation.
-func (t *Tracker) Invoked(k Known) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	t.get(k.RequestID).known = &k
-}
-
-// TakeCompleted removes and returns every invocation whose outcome is
-// known, oldest first.
-func (t *Tracker) TakeCompleted(timeout time.Duration) []invocation.Invocation {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	var out []invocation.Invocation
-	t.take(func(id string, e *entry) bool {
-		if !e.finished() {
-			return false
+// AwaitPlatform waits, where the Telemetry API is subscribed, until every
+// invocation is settled or ctx ends: at SHUTDOWN its word tells a crash
+// from running out of memory.
+func (t *Tracker) AwaitPlatform(ctx context.Context) {
+	for {
+		t.mu.Lock()
+		waiting := false
+		for _, e := range t.entries {
+			waiting = waiting || !e.state.Settled()
 		}
-		if e.result == nil && e.event == nil && e.known == nil {
-			return true // a platform event for an invocation nobody saw start
+		use, ch := t.telemetry, t.changed
+		t.mu.Unlock()
+		if !use || !waiting {
+			return
 		}
-		inv := t.build(id, e)
-		if e.result == nil {
-			inv.End = t.now()
-			inv.Outcome, inv.ErrorType, inv.Response = platformOutcome(*e.platform, id, inv.Start, inv.Deadline, timeout)
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return
 		}
-		out = append(out, inv)
-		return true
-	})
-	return out
-}
-
-// platformOutcome turns a runtimeDone status with no result into the
-// failure Lambda reports for it.
-func platformOutcome(p platformDone, requestID string, start, deadline time.Time, timeout time.Duration) (invocation.Outcome, string, invocation.Payload) {
-	if p.status == "timeout" {
-		return Unfinished("timeout", requestID, start, deadline, timeout)
 	}
-	outcome, errorType, body := Unfinished("failure", requestID, start, deadline, timeout)
-	if p.errorType != "" && p.errorType != errorType {
-		what := "Runtime exited without providing a reason"
-		if strings.Contains(p.errorType, "OutOfMemory") {
-			what = "Runtime exited with error: signal: killed"
-		}
-		errorType, body = p.errorType, errorBody(p.errorType, requestID, what)
+}
+
+// started is when the invocation began and its deadline, from the proxy or
+// else from INVOKE.
+func (e *entry) started() (start, deadline time.Time) {
+	if e.event != nil {
+		return e.event.At, e.event.Deadline
 	}
-	return outcome, errorType, body
-}
-
-// TakeUnfinished removes every invocation still waiting for a result and
-// returns it as failed by the shutdown reason: timeout, or a crash for any
-// other reason (compared case-insensitively, as the emulator says "Timeout").
-func (t *Tracker) TakeUnfinished(reason string, timeout time.Duration) []invocation.Invocation {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	now := t.now()
-	var out []invocation.Invocation
-	t.take(func(id string, e *entry) bool {
-		if e.finished() {
-			return false
-		}
-		if e.event == nil && e.known == nil {
-			return true // neither side saw it start: nothing to report
-		}
-		inv := t.build(id, e)
-		inv.End = now
-		inv.Outcome, inv.ErrorType, inv.Response = Unfinished(reason, id, inv.Start, inv.Deadline, timeout)
-		out = append(out, inv)
-		return true
-	})
-	return out
-}
-
-// take removes the entries keep says to take, preserving order; callers hold mu.
-func (t *Tracker) take(f func(id string, e *entry) bool) {
-	kept := t.order[:0]
-	for _, id := range t.order {
-		if e := t.entries[id]; e != nil && f(id, e) {
-			delete(t.entries, id)
-			continue
-		}
-		kept = append(kept, id)
-	}
-	clear(t.order[len(kept):])
-	t.order = kept
-}
-
-func (t *Tracker) build(id string, e *entry) invocation.Invocation {
-	var k Known
 	if e.known != nil {
-		k = *e.known
+		return e.known.Received, e.known.Deadline
 	}
+	return time.Time{}, time.Time{}
+}
+
+// invocation is what is recorded of a settled entry.
+func (e *entry) invocation() invocation.Invocation {
 	inv := invocation.Invocation{
-		RequestID:          id,
-		InvokedFunctionARN: k.InvokedFunctionARN,
-		Deadline:           k.Deadline,
-		TraceID:            k.TraceID,
-		Start:              k.Received,
+		RequestID: e.id,
+		Attempt:   e.attempt,
+		ColdStart: e.coldStart,
+		End:       e.end,
+		// An init that failed before any invocation was seen leaves its
+		// request id untold.
+		RequestIDUnknown: e.id == "",
+	}
+	if k := e.known; k != nil {
+		inv.InvokedFunctionARN, inv.Deadline, inv.TraceID, inv.Start = k.InvokedFunctionARN, k.Deadline, k.TraceID, k.Received
 	}
 	if ev := e.event; ev != nil {
 		inv.InvokedFunctionARN = ev.InvokedFunctionARN
@@ -312,60 +596,63 @@ func (t *Tracker) build(id string, e *entry) invocation.Invocation {
 		inv.Request = ev.Body
 		inv.Start = ev.At
 	}
-	if r := e.result; r != nil {
-		inv.Response = r.Body
-		inv.End = r.At
+	switch {
+	case e.result != nil:
+		inv.Response = e.result.Body
 		inv.Outcome = invocation.Success
-		if r.Failed {
-			inv.Outcome, inv.ErrorType = invocation.Error, r.ErrorType
+		if e.state == Errored {
+			inv.Outcome, inv.ErrorType = invocation.Error, e.result.ErrorType
+		}
+	case e.failure != nil:
+		inv.Response, inv.ErrorType = e.failure.body, e.failure.errorType
+		switch e.failure.state {
+		case TimedOut:
+			inv.Outcome = invocation.Timeout
+		case Refused:
+			inv.Outcome = invocation.Error
+		default:
+			inv.Outcome = invocation.Crash
 		}
 	}
-	inv.Attempt = t.attempts.count(id)
 	return inv
 }
 
-// Unfinished decides the outcome of an invocation that posted nothing before
-// a SHUTDOWN with the given reason, and the error payload Lambda gives it.
-func Unfinished(reason, requestID string, start, deadline time.Time, timeout time.Duration) (invocation.Outcome, string, invocation.Payload) {
-	if strings.EqualFold(reason, "timeout") {
-		if timeout <= 0 && !start.IsZero() && !deadline.IsZero() {
-			// Lambda timeouts are whole seconds; the event left a little after the start.
-			timeout = time.Duration(math.Round(deadline.Sub(start).Seconds())) * time.Second
-		}
-		return invocation.Timeout, "Sandbox.Timedout",
-			errorBody("Sandbox.Timedout", requestID, fmt.Sprintf("Task timed out after %.2f seconds", timeout.Seconds()))
-	}
-	return invocation.Crash, "Runtime.ExitError", errorBody("Runtime.ExitError", requestID, "Runtime exited without providing a reason")
-}
-
-// errorBody is the error payload Lambda gives an invocation that posted none.
-func errorBody(errorType, requestID, what string) invocation.Payload {
-	b := []byte(`{"errorType":`)
-	b = record.AppendString(b, errorType)
-	b = append(b, `,"errorMessage":`...)
-	b = record.AppendString(b, "RequestId: "+requestID+" Error: "+what)
-	b = append(b, '}')
-	return invocation.Payload{Bytes: b, Size: int64(len(b))}
-}
-
-// attempts counts how often each request id was seen, remembering a bounded
-// number of ids (retries of a request come within minutes).
-type attempts struct {
-	seen map[string]int
-	ring [256]string
+// recent remembers the request ids recorded lately, a bounded number of
+// them: to count the attempts of a request (retries come within minutes)
+// and to drop what comes late for a recorded invocation.
+type recent struct {
+	seen map[string]recentID
+	ring [4096]string
 	next int
 }
 
-func (a *attempts) count(id string) int {
-	if n, ok := a.seen[id]; ok {
-		a.seen[id] = n + 1
-		return n + 1
+type recentID struct {
+	attempts int
+	recorded bool
+}
+
+// attempt counts a new attempt of id and returns its number.
+func (r *recent) attempt(id string) int {
+	if s, ok := r.seen[id]; ok {
+		s.attempts++
+		s.recorded = false
+		r.seen[id] = s
+		return s.attempts
 	}
-	if old := a.ring[a.next]; old != "" {
-		delete(a.seen, old)
+	if old := r.ring[r.next]; old != "" {
+		delete(r.seen, old)
 	}
-	a.ring[a.next] = id
-	a.next = (a.next + 1) % len(a.ring)
-	a.seen[id] = 1
+	r.ring[r.next] = id
+	r.next = (r.next + 1) % len(r.ring)
+	r.seen[id] = recentID{attempts: 1}
 	return 1
 }
+
+func (r *recent) record(id string) {
+	if s, ok := r.seen[id]; ok {
+		s.recorded = true
+		r.seen[id] = s
+	}
+}
+
+func (r *recent) recorded(id string) bool { return r.seen[id].recorded }

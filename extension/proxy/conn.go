@@ -401,8 +401,9 @@ func (pc *pair) answer(ex *exchange, headBuf []byte) (buf []byte, keep bool) {
 
 // result is what an accepted /response or /error carried.
 func result(ex *exchange, at time.Time) Result {
-	res := Result{RequestID: ex.requestID, Body: ex.body.payload(), At: at}
+	res := Result{Call: CallResponse, RequestID: ex.requestID, Status: http.StatusAccepted, Body: ex.body.payload(), At: at}
 	if ex.kind == "error" {
+		res.Call = CallError
 		res.Failed = true
 		res.ErrorType = ex.header.Get(HeaderErrorType)
 	} else if t := ex.trailer.Get(TrailerErrorType); t != "" {

@@ -54,12 +54,29 @@ type Event struct {
 	At                 time.Time // when the event went through
 }
 
-// Result is what the runtime posted for an invocation and Lambda accepted.
+// Call is the Runtime API call a request is.
+type Call uint8
+
+const (
+	CallOther        Call = iota // anything else: forwarded, not observed
+	CallNext                     // GET  /2018-06-01/runtime/invocation/next
+	CallResponse                 // POST /2018-06-01/runtime/invocation/{id}/response
+	CallError                    // POST /2018-06-01/runtime/invocation/{id}/error
+	CallInitError                // POST /2018-06-01/runtime/init/error
+	CallRestoreNext              // GET  /2018-06-01/runtime/restore/next
+	CallRestoreError             // POST /2018-06-01/runtime/restore/error
+)
+
+// Result is the Runtime API's answer to a call that posts a result,
+// accepted or refused.
 type Result struct {
-	RequestID string
-	Failed    bool   // posted to /error, or a streamed response with an error trailer
+	Call      Call
+	RequestID string // the id in the path; empty for init and restore errors
+	Status    int    // the Runtime API's final status: 2xx accepted
+	Failed    bool   // posted to an error endpoint, or a response Lambda treats as failed
 	ErrorType string // Lambda-Runtime-Function-Error-Type
 	Body      invocation.Payload
+	Answer    []byte // the Runtime API's answer body when Status is not 2xx
 	At        time.Time
 }
 

@@ -1,7 +1,7 @@
 // Package telemetry receives the Lambda Telemetry API's platform events
 // (extapi subscribes to them) and passes on what they say of each
-// invocation's end. Where the
-// API is absent (the emulator, sam local) everything works without it.
+// invocation's start and end. Where the API is absent (the emulator's
+// classic mode, sam local) everything works without it.
 package telemetry
 
 import (
@@ -14,9 +14,14 @@ import (
 	"time"
 )
 
-// Observer is told how each invocation's runtime phase ended.
+// Observer is told what the platform events say of each invocation.
 type Observer interface {
-	RuntimeDone(requestID, status, errorType string)
+	// PlatformStart is told that an invocation started (platform.start).
+	PlatformStart(requestID string)
+	// PlatformDone is told how it ended: platform.runtimeDone on classic
+	// Lambda, platform.report everywhere (the only one under Managed
+	// Instances). Both may come for one invocation.
+	PlatformDone(requestID, status, errorType string)
 }
 
 // Event is one Telemetry API event; only the platform ones are read.
@@ -26,8 +31,9 @@ type Event struct {
 	Record json.RawMessage `json:"record"`
 }
 
-// RuntimeDone is the record of a platform.runtimeDone event.
-type RuntimeDone struct {
+// Done is the record of a platform.start, platform.runtimeDone or
+// platform.report event, as far as it is read.
+type Done struct {
 	RequestID string `json:"requestId"`
 	Status    string `json:"status"` // success, failure, error, timeout
 	ErrorType string `json:"errorType"`
@@ -79,12 +85,18 @@ func (l *Listener) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	for _, ev := range events {
-		if ev.Type != "platform.runtimeDone" {
+		if ev.Type != "platform.start" && ev.Type != "platform.runtimeDone" && ev.Type != "platform.report" {
 			continue
 		}
-		var rd RuntimeDone
-		if err := json.Unmarshal(ev.Record, &rd); err == nil && rd.RequestID != "" {
-			l.obs.RuntimeDone(rd.RequestID, rd.Status, rd.ErrorType)
+		var d Done
+		if err := json.Unmarshal(ev.Record, &d); err != nil || d.RequestID == "" {
+			l.log.Debug("telemetry event not understood", "type", ev.Type)
+			continue
+		}
+		if ev.Type == "platform.start" {
+			l.obs.PlatformStart(d.RequestID)
+		} else {
+			l.obs.PlatformDone(d.RequestID, d.Status, d.ErrorType)
 		}
 	}
 	w.WriteHeader(http.StatusOK)

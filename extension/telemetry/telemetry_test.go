@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -16,13 +17,19 @@ import (
 
 type doneRecorder struct {
 	mu   sync.Mutex
-	seen []RuntimeDone
+	seen []Done
 }
 
-func (d *doneRecorder) RuntimeDone(id, status, errorType string) {
+func (d *doneRecorder) PlatformStart(id string) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	d.seen = append(d.seen, RuntimeDone{id, status, errorType})
+	d.seen = append(d.seen, Done{id, "start", ""})
+}
+
+func (d *doneRecorder) PlatformDone(id, status, errorType string) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.seen = append(d.seen, Done{id, status, errorType})
 }
 
 func TestSubscribeAndReceive(t *testing.T) {
@@ -64,7 +71,10 @@ func TestSubscribeAndReceive(t *testing.T) {
 
 	batch := `[{"time":"2022-10-12T00:00:15.064Z","type":"platform.start","record":{"requestId":"a"}},
 	 {"time":"2022-10-12T00:00:18.064Z","type":"platform.runtimeDone","record":{"requestId":"a","status":"timeout","metrics":{"durationMs":3000}}},
-	 {"time":"2022-10-12T00:00:19.064Z","type":"platform.runtimeDone","record":{"requestId":"b","status":"failure","errorType":"Runtime.OutOfMemory"}}]`
+	 {"time":"2022-10-12T00:00:19.064Z","type":"platform.runtimeDone","record":{"requestId":"b","status":"failure","errorType":"Runtime.OutOfMemory"}},
+	 {"time":"2022-10-12T00:00:20.064Z","type":"platform.report","record":{"requestId":"c","status":"error","errorType":"Function.ResponseSizeTooLarge","metrics":{"durationMs":12}}},
+	 {"time":"2022-10-12T00:00:21.064Z","type":"platform.initStart","record":{"initializationType":"on-demand"}},
+	 {"time":"2022-10-12T00:00:22.064Z","type":"platform.report","record":{"status":"success"}}]`
 	resp, err := http.Post(strings.Replace(l.URI(), "sandbox.localdomain", "127.0.0.1", 1), "application/json", strings.NewReader(batch))
 	if err != nil {
 		t.Fatal(err)
@@ -72,8 +82,8 @@ func TestSubscribeAndReceive(t *testing.T) {
 	resp.Body.Close()
 	obs.mu.Lock()
 	defer obs.mu.Unlock()
-	want := []RuntimeDone{{"a", "timeout", ""}, {"b", "failure", "Runtime.OutOfMemory"}}
-	if len(obs.seen) != 2 || obs.seen[0] != want[0] || obs.seen[1] != want[1] {
+	want := []Done{{"a", "start", ""}, {"a", "timeout", ""}, {"b", "failure", "Runtime.OutOfMemory"}, {"c", "error", "Function.ResponseSizeTooLarge"}}
+	if !slices.Equal(obs.seen, want) {
 		t.Errorf("seen %+v, want %+v", obs.seen, want)
 	}
 }
