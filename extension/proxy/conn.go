@@ -158,7 +158,7 @@ func (pc *pair) requests() (runtimeGone bool) {
 			pc.reject(&exchange{reject: http.StatusNotImplemented, cause: fmt.Errorf("transfer encoding %q", h.te)})
 			return false
 		}
-		if ex.kind == "response" || ex.kind == "error" {
+		if ex.kind == "response" || ex.kind == "error" || ex.kind == "initerror" {
 			cl := bodyLen
 			if chunked {
 				cl = -1
@@ -387,7 +387,7 @@ func (pc *pair) answer(ex *exchange, headBuf []byte) (buf []byte, keep bool) {
 		ev.Body = c.payload()
 		ev.At = time.Now()
 		pc.p.obs.Event(ev)
-	case (ex.kind == "response" || ex.kind == "error") && h.status/100 == 2:
+	case (ex.kind == "response" || ex.kind == "error" || ex.kind == "initerror") && h.status/100 == 2:
 		<-ex.bodyDone
 		if ex.bodyErr == nil {
 			pc.p.obs.Result(result(ex, accepted))
@@ -402,7 +402,9 @@ func (pc *pair) answer(ex *exchange, headBuf []byte) (buf []byte, keep bool) {
 // result is what an accepted /response or /error carried.
 func result(ex *exchange, at time.Time) Result {
 	res := Result{Call: CallResponse, RequestID: ex.requestID, Status: http.StatusAccepted, Body: ex.body.payload(), At: at}
-	if ex.kind == "error" {
+	if ex.kind == "initerror" {
+		res.Call, res.Failed, res.ErrorType = CallInitError, true, ex.header.Get(HeaderErrorType)
+	} else if ex.kind == "error" {
 		res.Call = CallError
 		res.Failed = true
 		res.ErrorType = ex.header.Get(HeaderErrorType)

@@ -123,7 +123,7 @@ type Options struct {
 // New returns a proxy; Serve starts it.
 func New(o Options) *Proxy {
 	p := &Proxy{upstream: o.Upstream, maxPayload: o.MaxPayloadBytes, obs: o.Observer, log: o.Logger,
-		drop:      map[string]bool{"next": o.DropEvents, "response": o.DropResponses, "error": o.DropErrors},
+		drop:      map[string]bool{"next": o.DropEvents, "response": o.DropResponses, "error": o.DropErrors, "initerror": o.DropErrors},
 		dialer:    net.Dialer{Timeout: 5 * time.Second, KeepAlive: -1},
 		listeners: map[net.Listener]struct{}{},
 		pairs:     map[*pair]struct{}{},
@@ -254,6 +254,9 @@ func (p *Proxy) gone(pc *pair) {
 // classify tells which Runtime API call a request for path (without the
 // query) and method is, and for which request id.
 func classify(method, path string) (kind, requestID string) {
+	if path == "/2018-06-01/runtime/init/error" && method == http.MethodPost {
+		return "initerror", ""
+	}
 	rest, ok := strings.CutPrefix(path, invocationPrefix)
 	if !ok {
 		return "", ""
