@@ -104,7 +104,7 @@ func run(ctx context.Context) error {
 	runtime.Start(initLimit)
 
 	if cfg.SAMLocal == "" {
-		go subscribeTelemetry(ctx, log, client, tracker)
+		go subscribeTelemetry(ctx, log, client, tracker, mode)
 	}
 
 	aws := newAWSDestinations(cfg, reg.AccountID, log)
@@ -149,13 +149,13 @@ func run(ctx context.Context) error {
 // subscribeTelemetry runs beside the first /next, off the init path. Where
 // the Telemetry API is absent, timeouts and crashes are told by SHUTDOWN,
 // the deadline and the runtime's process.
-func subscribeTelemetry(ctx context.Context, log *slog.Logger, client *extapi.Client, tracker *lifecycle.Tracker) {
+func subscribeTelemetry(ctx context.Context, log *slog.Logger, client *extapi.Client, tracker *lifecycle.Tracker, mode lifecycle.Mode) {
 	l, err := telemetry.Listen(tracker, log)
 	if err != nil {
 		log.Warn("telemetry not used", "error", err)
 		return
 	}
-	err = client.SubscribeTelemetry(ctx, l.URI())
+	err = client.SubscribeTelemetry(ctx, l.URI(), mode.TelemetrySchema())
 	switch {
 	case err == nil:
 		tracker.UseTelemetry()

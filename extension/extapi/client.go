@@ -199,10 +199,11 @@ func (c *Client) InitError(ctx context.Context, errorType, message string) error
 // the emulator and sam local answer Telemetry.NotSupported.
 var ErrTelemetryNotSupported = errors.New("telemetry API not supported here")
 
-// SubscribeTelemetry asks the Telemetry API to post platform events to uri.
-func (c *Client) SubscribeTelemetry(ctx context.Context, uri string) error {
+// SubscribeTelemetry asks the Telemetry API to post platform events to uri,
+// in the given schema version.
+func (c *Client) SubscribeTelemetry(ctx context.Context, uri, schemaVersion string) error {
 	body, _ := json.Marshal(map[string]any{
-		"schemaVersion": "2022-12-13",
+		"schemaVersion": schemaVersion,
 		"destination":   map[string]string{"protocol": "HTTP", "URI": uri},
 		"types":         []string{"platform"},
 		// The smallest buffering Lambda allows: runtimeDone should arrive

@@ -41,3 +41,12 @@ func (m Mode) Events() []extapi.EventType {
 	}
 	return []extapi.EventType{extapi.Invoke, extapi.Shutdown}
 }
+
+// TelemetrySchema is the Telemetry API schema version to subscribe with:
+// Managed Instances accept only their own.
+func (m Mode) TelemetrySchema() string {
+	if m == Managed {
+		return "2025-01-29"
+	}
+	return "2022-12-13"
+}

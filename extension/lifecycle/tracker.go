@@ -165,6 +165,7 @@ func (t *Tracker) move(e *entry, to State, why string) bool {
 	}
 	e.state = to
 	if to.Settled() {
+		t.log.Debug("invocation settled", "requestId", e.id, "state", to.String(), "by", why)
 		if e.end.IsZero() {
 			e.end = t.now()
 		}

@@ -47,14 +47,15 @@ type Listener struct {
 	uri    string
 }
 
-// Listen starts a listener for Telemetry API events. In Lambda the
-// destination host must be sandbox.localdomain; elsewhere loopback is used.
+// Listen starts a listener for Telemetry API events. Lambda requires the
+// destination host to be sandbox.localdomain; where that name does not
+// resolve (the emulator, which sends to 127.0.0.1 at the URI's port) the
+// listener is on loopback, under the same name.
 func Listen(obs Observer, log *slog.Logger) (*Listener, error) {
-	host := "sandbox.localdomain"
+	const host = "sandbox.localdomain"
 	ln, err := net.Listen("tcp", host+":0")
 	if err != nil {
-		host = "127.0.0.1"
-		if ln, err = net.Listen("tcp", host+":0"); err != nil {
+		if ln, err = net.Listen("tcp", "127.0.0.1:0"); err != nil {
 			return nil, fmt.Errorf("telemetry listener: %w", err)
 		}
 	}

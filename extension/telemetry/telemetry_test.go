@@ -62,7 +62,7 @@ func TestSubscribeAndReceive(t *testing.T) {
 	if _, err := client.Register(context.Background(), "destinations", extapi.Invoke); err != nil {
 		t.Fatal(err)
 	}
-	if err := client.SubscribeTelemetry(context.Background(), l.URI()); err != nil {
+	if err := client.SubscribeTelemetry(context.Background(), l.URI(), "2022-12-13"); err != nil {
 		t.Fatal(err)
 	}
 	if sub.Destination.URI != l.URI() || len(sub.Types) != 1 || sub.Types[0] != "platform" {
