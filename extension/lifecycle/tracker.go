@@ -520,7 +520,7 @@ func (t *Tracker) Await(ctx context.Context, id string, deadline time.Time) Wait
 		t.mu.Lock()
 		e := t.entries[id]
 		done := e == nil || e.state.Settled()
-		gone := t.exits != exits
+		gone := t.exits != exits || e.state == Exited
 		ch := t.changed
 		t.mu.Unlock()
 		switch {
