@@ -61,13 +61,11 @@ func (w *Watcher) Start(limit time.Duration) {
 		wait := time.Millisecond
 		end := time.Now().Add(limit)
 		for time.Now().Before(end) {
-			if w.Polled(); w.Watched() {
-				return
-			}
+			w.Polled()
 			w.mu.Lock()
-			stopped := w.stopped
+			found := w.pid != 0 || w.last != 0 || w.stopped
 			w.mu.Unlock()
-			if stopped {
+			if found {
 				return
 			}
 			time.Sleep(wait)
@@ -89,7 +87,15 @@ func (w *Watcher) Polled() {
 		return
 	}
 	done, err := waitExit(pid)
-	if err != nil {
+	switch {
+	case errors.Is(err, os.ErrProcessDone):
+		// Written after this extension started, so by this environment's
+		// runtime, which has already ended: a failed init, say.
+		w.last = pid
+		w.log.Debug("the runtime process ended before it was watched", "pid", pid)
+		go w.exited()
+		return
+	case err != nil:
 		w.log.Debug("cannot watch the runtime process", "pid", pid, "error", err)
 		return
 	}

@@ -120,3 +120,19 @@ func TestPIDFile(t *testing.T) {
 		}
 	}
 }
+
+func TestARuntimeGoneBeforeItIsWatchedIsTold(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "runtime.pid")
+	exited, ch := exitedChan()
+	w := New(path, exited, nil)
+	cmd := exec.Command("true")
+	if err := cmd.Run(); err != nil {
+		t.Fatal(err)
+	}
+	// The runtime wrote its PID and failed its init before the extension looked.
+	if err := os.WriteFile(path, []byte(strconv.Itoa(cmd.Process.Pid)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	w.Start(time.Minute)
+	wait(t, ch, "the exit of a runtime that ended before it was watched")
+}

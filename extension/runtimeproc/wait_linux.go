@@ -28,8 +28,11 @@ func waitExit(pid int) (<-chan struct{}, error) {
 		}()
 		return done, nil
 	}
+	if errors.Is(err, unix.ESRCH) {
+		return nil, os.ErrProcessDone
+	}
 	if !errors.Is(err, unix.ENOSYS) && !errors.Is(err, unix.EPERM) {
-		return nil, err // ESRCH: already gone, or never was
+		return nil, err
 	}
 	if !alive(pid) {
 		return nil, os.ErrProcessDone
