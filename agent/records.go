@@ -62,13 +62,12 @@ func (a *Agent) enqueue(d route.Delivery, inv invocation.Invocation, rec *record
 		return
 	}
 	msg := destination.Message{
-		Record:       body,
-		Condition:    d.Condition,
-		RequestID:    inv.RequestID,
-		FunctionARN:  rec.RequestContext.FunctionARN,
-		FunctionName: destination.FunctionName(rec.RequestContext.FunctionARN),
-		TraceID:      inv.TraceID,
-		Attempt:      rec.RequestContext.ApproximateInvokeCount,
+		Record:      body,
+		Condition:   d.Condition,
+		RequestID:   inv.RequestID,
+		FunctionARN: rec.RequestContext.FunctionARN,
+		TraceID:     inv.TraceID,
+		Attempt:     rec.RequestContext.ApproximateInvokeCount,
 	}
 	a.mu.Lock()
 	for _, i := range d.Dests {

@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
+
+	"github.com/lambda-destinations/lambda-destinations/agent/arn"
 )
 
 // Kind is the type of target a destination string names.
@@ -27,17 +29,8 @@ const (
 type Target struct {
 	Raw  string // as configured; used in logs
 	Kind Kind
-	ARN  ARN    // for the AWS kinds
-	URL  string // for webhooks
-}
-
-// ARN is an Amazon Resource Name split into its parts.
-type ARN struct {
-	Partition string
-	Service   string
-	Region    string
-	Account   string
-	Resource  string
+	ARN  arn.ARN // for the AWS kinds
+	URL  string  // for webhooks
 }
 
 // Name is the destination as logs and errors show it: a webhook's path and
@@ -63,10 +56,6 @@ func RedactURL(raw string) string {
 	return name
 }
 
-func (a ARN) String() string {
-	return "arn:" + a.Partition + ":" + a.Service + ":" + a.Region + ":" + a.Account + ":" + a.Resource
-}
-
 // Message is what is handed to a destination: the serialised record and
 // the facts some targets put beside it (attributes, group ids, headers).
 type Message struct {
@@ -74,7 +63,7 @@ type Message struct {
 	Condition    string // "Success" or "Failure"
 	RequestID    string
 	FunctionARN  string // qualified, as in the record
-	FunctionName string
+	FunctionName string // "": the name in FunctionARN
 	TraceID      string
 	Attempt      int
 }
@@ -142,13 +131,9 @@ func Parse(s string) (Target, error) {
 
 func parseARN(t Target) (Target, error) {
 	s := t.Raw
-	parts := strings.SplitN(s, ":", 6)
-	if len(parts) != 6 {
-		return t, fmt.Errorf("malformed ARN %q: want arn:PARTITION:SERVICE:REGION:ACCOUNT:RESOURCE", s)
-	}
-	a := ARN{Partition: parts[1], Service: parts[2], Region: parts[3], Account: parts[4], Resource: parts[5]}
-	if !strings.HasPrefix(a.Partition, "aws") {
-		return t, fmt.Errorf("malformed ARN %q: unknown partition %q", s, a.Partition)
+	a, err := arn.Parse(s)
+	if err != nil {
+		return t, err
 	}
 	t.ARN = a
 	regional := func(kind Kind) (Target, error) {
@@ -179,9 +164,8 @@ func parseARN(t Target) (Target, error) {
 		}
 		return regional(EventBridge)
 	case "lambda":
-		rest, ok := strings.CutPrefix(a.Resource, "function:")
-		fn := strings.Split(rest, ":")
-		if !ok || fn[0] == "" || len(fn) > 2 || (len(fn) == 2 && fn[1] == "") {
+		name, qualifier := a.FunctionName(), a.Qualifier()
+		if name == "" || strings.Contains(qualifier, ":") || strings.HasSuffix(a.Resource, ":") {
 			return t, fmt.Errorf("malformed lambda ARN %q: want arn:aws:lambda:REGION:ACCOUNT:function:NAME[:QUALIFIER]", s)
 		}
 		return regional(Lambda)
@@ -205,14 +189,4 @@ func isAccount(s string) bool {
 		}
 	}
 	return true
-}
-
-// FunctionName returns the name part of an unqualified or qualified function ARN,
-// or the string itself when it is not an ARN.
-func FunctionName(functionARN string) string {
-	parts := strings.Split(functionARN, ":")
-	if len(parts) >= 7 && parts[5] == "function" {
-		return parts[6]
-	}
-	return functionARN
 }

@@ -7,11 +7,11 @@ import (
 	"encoding/json"
 	"math/bits"
 	"strconv"
-	"strings"
 	"time"
 	"unicode/utf8"
 	"unsafe"
 
+	"github.com/lambda-destinations/lambda-destinations/agent/arn"
 	"github.com/lambda-destinations/lambda-destinations/agent/internal/jsonlex"
 	"github.com/lambda-destinations/lambda-destinations/agent/invocation"
 )
@@ -97,9 +97,12 @@ func Build(inv invocation.Invocation, fn Function) Record {
 	if version == "" {
 		version = "$LATEST"
 	}
-	arn := fn.ARN
-	if arn == "" {
-		arn = Unqualified(inv.InvokedFunctionARN)
+	functionARN := fn.ARN
+	if functionARN == "" {
+		functionARN = inv.InvokedFunctionARN
+		if a, err := arn.Parse(functionARN); err == nil {
+			functionARN = a.Unqualified().String()
+		}
 	}
 	end := inv.End
 	if end.IsZero() {
@@ -111,7 +114,7 @@ func Build(inv invocation.Invocation, fn Function) Record {
 		Timestamp: end.UTC().Format(TimeFormat),
 		RequestContext: RequestContext{
 			RequestID:              inv.RequestID,
-			FunctionARN:            arn + ":" + version,
+			FunctionARN:            functionARN + ":" + version,
 			Condition:              ConditionSuccess,
 			ApproximateInvokeCount: attempt,
 		},
@@ -426,14 +429,4 @@ func trimPartialRune(b []byte) []byte {
 		}
 	}
 	return b
-}
-
-// Unqualified strips an alias or version from a function ARN:
-// arn:aws:lambda:REGION:ACCOUNT:function:NAME[:QUALIFIER].
-func Unqualified(functionARN string) string {
-	parts := strings.SplitN(functionARN, ":", 8)
-	if len(parts) >= 7 {
-		return strings.Join(parts[:7], ":")
-	}
-	return functionARN
 }

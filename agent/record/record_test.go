@@ -100,19 +100,6 @@ func TestBuild(t *testing.T) {
 	})
 }
 
-func TestUnqualified(t *testing.T) {
-	for in, want := range map[string]string{
-		"arn:aws:lambda:us-east-1:123456789012:function:f":         "arn:aws:lambda:us-east-1:123456789012:function:f",
-		"arn:aws:lambda:us-east-1:123456789012:function:f:$LATEST": "arn:aws:lambda:us-east-1:123456789012:function:f",
-		"arn:aws-cn:lambda:cn-north-1:123456789012:function:f:12":  "arn:aws-cn:lambda:cn-north-1:123456789012:function:f",
-		"": "",
-	} {
-		if got := Unqualified(in); got != want {
-			t.Errorf("Unqualified(%q) = %q, want %q", in, got, want)
-		}
-	}
-}
-
 func BenchmarkBuildMarshal1KB(b *testing.B) {
 	body := `{"items":[` + strings.Repeat(`{"id":12345,"name":"abcdefghij"},`, 30) + `{"id":0}]}`
 	inv := invocation.Invocation{

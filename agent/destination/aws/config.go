@@ -29,12 +29,12 @@ import (
 	"net/http"
 	"os"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 
+	"github.com/lambda-destinations/lambda-destinations/agent/arn"
 	"github.com/lambda-destinations/lambda-destinations/agent/destination"
 )
 
@@ -171,45 +171,28 @@ func (c common) regional(ctx context.Context, l *lazy[*client], svc service, pro
 	return cl, nil
 }
 
-// self is the function the extension runs in.
-type self struct {
-	arn       string // unqualified; empty when unknown
-	partition string
-	account   string
-	region    string
-}
-
-func selfOf(o Options) self {
-	s := self{account: o.Account, region: o.Region}
-	parts := strings.Split(o.FunctionARN, ":")
-	if len(parts) >= 7 && parts[0] == "arn" && parts[2] == "lambda" && parts[5] == "function" {
-		s.arn = strings.Join(parts[:7], ":")
-		s.partition = parts[1]
-		if s.region == "" {
-			s.region = parts[3]
-		}
-		if s.account == "" {
-			s.account = parts[4]
-		}
+// selfOf is the function the extension runs in, as far as it is known:
+// its unqualified ARN (empty when not given), account and region.
+func selfOf(o Options) arn.ARN {
+	self := arn.ARN{Account: o.Account, Region: o.Region}
+	if a, err := arn.Parse(o.FunctionARN); err == nil && a.FunctionName() != "" {
+		self = a.Unqualified()
+		self.Account = cmp.Or(o.Account, a.Account)
+		self.Region = cmp.Or(o.Region, a.Region)
 	}
-	return s
+	return self
 }
 
-// unqualified strips the version or alias from a function ARN.
-func unqualified(functionARN string) string {
-	parts := strings.Split(functionARN, ":")
-	if len(parts) == 8 && parts[5] == "function" {
-		return strings.Join(parts[:7], ":")
-	}
-	return functionARN
-}
-
-// functionName is the name of the function that produced m.
+// functionName is the name of the function that produced m, or its
+// FunctionARN as it is when that is not a function ARN.
 func functionName(m destination.Message) string {
 	if m.FunctionName != "" {
 		return m.FunctionName
 	}
-	return destination.FunctionName(m.FunctionARN)
+	if a, err := arn.Parse(m.FunctionARN); err == nil && a.FunctionName() != "" {
+		return a.FunctionName()
+	}
+	return m.FunctionARN
 }
 
 // loadTimeout bounds reading the configuration, and fetching credentials

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 
+	"github.com/lambda-destinations/lambda-destinations/agent/arn"
 	"github.com/lambda-destinations/lambda-destinations/agent/destination"
 )
 
@@ -27,10 +28,10 @@ type busDest struct {
 	client    lazy[*client]
 }
 
-func newEventBridge(c common, maxBytes int, s self) *busDest {
+func newEventBridge(c common, maxBytes int, self arn.ARN) *busDest {
 	fn := maxFunctionARN
-	if s.arn != "" {
-		fn = len(s.arn)
+	if self.Resource != "" {
+		fn = len(self.String())
 	}
 	overhead := len(busSource) + len(busSuccess) + len(c.target.Raw) + fn
 	return &busDest{common: c, maxBytes: maxBytes, recordMax: max(maxBytes-overhead, 0)}
@@ -74,6 +75,15 @@ func (d *busDest) busEntry(m destination.Message) busEntry {
 		e.Resources = append(e.Resources, unqualified(m.FunctionARN))
 	}
 	return e
+}
+
+// unqualified is a function ARN without its version or alias; a string
+// that is not an ARN is returned as it is.
+func unqualified(functionARN string) string {
+	if a, err := arn.Parse(functionARN); err == nil {
+		return a.Unqualified().String()
+	}
+	return functionARN
 }
 
 // entrySize counts an entry as EventBridge does ("Calculating PutEvents

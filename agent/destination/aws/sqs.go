@@ -12,6 +12,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/lambda-destinations/lambda-destinations/agent/arn"
 	"github.com/lambda-destinations/lambda-destinations/agent/destination"
 )
 
@@ -57,8 +58,8 @@ func (d *sqsDest) connect(ctx context.Context) (*sqsConn, error) {
 // by the URL's ACCOUNT/NAME path, so the URL is the endpoint (a custom
 // AWS_ENDPOINT_URL[_SQS], or the regional one of the ARN's partition) plus
 // that path.
-func queueURL(ep endpoint, arn destination.ARN) string {
-	return strings.TrimSuffix(ep.url.String(), "/") + "/" + arn.Account + "/" + arn.Resource
+func queueURL(ep endpoint, queue arn.ARN) string {
+	return strings.TrimSuffix(ep.url.String(), "/") + "/" + queue.Account + "/" + queue.Resource
 }
 
 // sqsAttribute is a message (system) attribute of type String.
