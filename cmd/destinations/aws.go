@@ -7,7 +7,7 @@ import (
 
 	"github.com/lambda-destinations/lambda-destinations/agent/config"
 	"github.com/lambda-destinations/lambda-destinations/agent/destination"
-	awsdest "github.com/lambda-destinations/lambda-destinations/agent/destination/aws"
+	"github.com/lambda-destinations/lambda-destinations/agent/destination/awsdest"
 )
 
 // awsDestinations makes the SQS, SNS, EventBridge, Lambda and S3

@@ -5,7 +5,6 @@ import (
 	"crypto/md5"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -202,33 +201,4 @@ func (d *sqsDest) sendChunk(ctx context.Context, conn *sqsConn, ms []destination
 		results[f.Id] = wrap(d.target, &EntryError{Code: f.Code, Message: f.Message, SenderFault: f.SenderFault})
 	}
 	settle(d.target, chunk, results, errs)
-}
-
-// batchFailed records a whole-request failure for every message of chunk.
-// A batch refused for its total size is sent again one message at a time,
-// so that only the messages really too large are reported so.
-func batchFailed(ctx context.Context, t destination.Target, d destination.Destination, ms []destination.Message, chunk []int, errs []error, err error) {
-	err = wrap(t, err)
-	if errors.Is(err, ErrTooLarge) && len(chunk) > 1 {
-		for _, i := range chunk {
-			errs[i] = d.Send(ctx, ms[i])
-		}
-		return
-	}
-	for _, i := range chunk {
-		errs[i] = err
-	}
-}
-
-// settle reports the per-entry results of a batch answer, keyed by entry
-// id (the position in chunk). An entry the answer does not mention is
-// reported as a retryable failure.
-func settle(t destination.Target, chunk []int, results map[string]error, errs []error) {
-	for k, i := range chunk {
-		err, ok := results[strconv.Itoa(k)]
-		if !ok {
-			err = fmt.Errorf("destination %s: the batch answer has no result for entry %d", t.Raw, k)
-		}
-		errs[i] = err
-	}
 }
