@@ -46,7 +46,8 @@ type Agent struct {
 	lines    *stdout.Writer
 	overflow destination.Storer
 	log      *slog.Logger
-	attempt  time.Duration
+
+	attemptTimeout time.Duration
 
 	strategy flush.Strategy
 	policy   retry.Policy
@@ -66,16 +67,6 @@ type target struct {
 	d destination.Destination
 }
 
-// job is one record for one destination.
-type job struct {
-	to       *target
-	msg      destination.Message
-	rec      *record.Record // to rebuild the message when it is too large
-	fitted   bool           // msg.Record was already made to fit
-	attempts int            // failed attempts so far
-	lastErr  error          // the last attempt's error
-}
-
 // New makes an agent and its destinations. The configuration is one
 // config.Parse has checked.
 func New(o Options) (*Agent, error) {
@@ -88,7 +79,8 @@ func New(o Options) (*Agent, error) {
 		fn:       record.Function{Version: o.Config.FunctionVersion},
 		lines:    stdout.NewWriter(o.Stdout),
 		log:      o.Log,
-		attempt:  time.Duration(o.Config.AttemptTimeoutMs) * time.Millisecond,
+
+		attemptTimeout: time.Duration(o.Config.AttemptTimeoutMs) * time.Millisecond,
 
 		strategy: o.Config.Flush,
 		policy:   retry.Policy{MaxAttempts: o.Config.MaxAttempts, Base: retry.Default.Base, Cap: retry.Default.Cap},

@@ -71,7 +71,11 @@ func (a *Agent) enqueue(d route.Delivery, inv invocation.Invocation, rec *record
 	}
 	a.mu.Lock()
 	for _, i := range d.Dests {
-		a.pending = append(a.pending, &job{to: a.dests[i], msg: msg, rec: rec})
+		j := &job{to: a.dests[i], msg: msg}
+		if _, ok := j.to.d.(destination.Sizer); ok {
+			j.rec = rec // to shorten it, if it is too large
+		}
+		a.pending = append(a.pending, j)
 	}
 	shed := a.shedLocked()
 	a.mu.Unlock()

@@ -80,6 +80,8 @@ type Batcher interface {
 	// SendBatch returns one error per message, nil for those delivered;
 	// only the failed ones need sending again.
 	SendBatch(ctx context.Context, ms []Message) []error
+	// MaxBatch is the most messages one request takes.
+	MaxBatch() int
 }
 
 // Sizer is implemented by destinations whose service limits a message's size.

@@ -102,6 +102,9 @@ func (d *busDest) Send(ctx context.Context, m destination.Message) error {
 	return d.SendBatch(ctx, []destination.Message{m})[0]
 }
 
+// MaxBatch is the most entries one request takes.
+func (d *busDest) MaxBatch() int { return busMaxEntries }
+
 // SendBatch sends up to 10 entries per PutEvents, within the size limit
 // for the whole request. A failed entry in a 200 answer fails its message
 // only.

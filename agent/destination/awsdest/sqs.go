@@ -146,6 +146,9 @@ func checkMD5(body, digest string) error {
 	return nil
 }
 
+// MaxBatch is the most entries one request takes.
+func (d *sqsDest) MaxBatch() int { return sqsMaxEntries }
+
 // SendBatch sends up to 10 messages per SendMessageBatch, within the
 // queue's size limit for the whole request.
 func (d *sqsDest) SendBatch(ctx context.Context, ms []destination.Message) []error {
