@@ -80,7 +80,7 @@ func New(o Options) (*Agent, error) {
 		lines:    stdout.NewWriter(o.Stdout),
 		log:      o.Log,
 
-		attemptTimeout: time.Duration(o.Config.AttemptTimeoutMs) * time.Millisecond,
+		attemptTimeout: o.Config.AttemptTimeout,
 
 		strategy: o.Config.Flush,
 		policy:   retry.Policy{MaxAttempts: o.Config.MaxAttempts, Base: retry.Default.Base, Cap: retry.Default.Cap},

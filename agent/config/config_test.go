@@ -2,6 +2,7 @@ package config
 
 import (
 	"errors"
+	"log/slog"
 	"maps"
 	"strings"
 	"testing"
@@ -21,9 +22,10 @@ func TestDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Port != 9009 || c.RuntimeAPI != "127.0.0.1:9001" || c.FunctionVersion != "$LATEST" ||
-		c.MaxPayloadBytes != 6<<20 || c.Flush != flush.End || c.MaxAttempts != 4 ||
-		c.SQSMaxBytes != 256<<10 || c.Overflow != nil || len(c.Success) != 0 {
+	if c.ProxyPort != 9009 || c.RuntimeAPI != "127.0.0.1:9001" || c.FunctionVersion != "" ||
+		c.MaxPayloadBytes != 6<<20 || c.Flush != flush.End || c.MaxAttempts != 4 || c.AttemptTimeout != time.Second ||
+		c.SQSMaxBytes != 0 || c.EventBridgeMaxBytes != 0 || c.Overflow != nil || len(c.Success) != 0 ||
+		c.LogLevel != slog.LevelInfo || c.MemorySizeMB != 0 || c.Timeout != 0 || c.SAMLocal {
 		t.Errorf("defaults: %+v", c)
 	}
 	if c.ProxyAddress() != "127.0.0.1:9009" {
@@ -33,19 +35,24 @@ func TestDefaults(t *testing.T) {
 
 func TestValues(t *testing.T) {
 	c, err := Parse(environ(map[string]string{
-		"DESTINATIONS_ON_SUCCESS":      "stdout, https://example.com/h ,arn:aws:sqs:us-east-1:123456789012:q",
-		"DESTINATIONS_ON_FAILURE":      "arn:aws:s3:::b",
-		"DESTINATIONS_PROXY_PORT":      "9100",
-		"DESTINATIONS_RUNTIME_API":     "127.0.0.1:9200",
-		"DESTINATIONS_FLUSH":           "background",
-		"DESTINATIONS_OVERFLOW_BUCKET": "big-records",
-		"AWS_LAMBDA_FUNCTION_TIMEOUT":  "30",
+		"DESTINATIONS_ON_SUCCESS":         "stdout, https://example.com/h ,arn:aws:sqs:us-east-1:123456789012:q",
+		"DESTINATIONS_ON_FAILURE":         "arn:aws:s3:::b",
+		"DESTINATIONS_PROXY_PORT":         "9100",
+		"DESTINATIONS_RUNTIME_API":        "127.0.0.1:9200",
+		"DESTINATIONS_FLUSH":              "background",
+		"DESTINATIONS_OVERFLOW_BUCKET":    "big-records",
+		"DESTINATIONS_SQS_MAX_BYTES":      "1048576",
+		"DESTINATIONS_LOG_LEVEL":          "debug",
+		"AWS_LAMBDA_FUNCTION_TIMEOUT":     "30",
+		"AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "128",
+		"AWS_SAM_LOCAL":                   "true",
 	}))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(c.Success) != 3 || len(c.Failure) != 1 || c.Port != 9100 || c.RuntimeAPI != "127.0.0.1:9200" ||
-		c.Flush != flush.Background || c.Overflow == nil || c.Overflow.ARN.Resource != "big-records" || c.Timeout != 30*time.Second {
+	if len(c.Success) != 3 || len(c.Failure) != 1 || c.ProxyPort != 9100 || c.RuntimeAPI != "127.0.0.1:9200" ||
+		c.Flush != flush.Background || c.Overflow == nil || c.Overflow.ARN.Resource != "big-records" || c.Timeout != 30*time.Second ||
+		c.SQSMaxBytes != 1<<20 || c.LogLevel != slog.LevelDebug || c.MemorySizeMB != 128 || !c.SAMLocal {
 		t.Errorf("values: %+v", c)
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strconv"
 	"syscall"
 	"time"
 
@@ -49,7 +50,7 @@ func run(ctx context.Context) error {
 	if err != nil {
 		return initError(ctx, log, client, name, "Extension.ConfigInvalid", err)
 	}
-	log = slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: cfg.Level})).With("extension", "destinations")
+	log = slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: cfg.LogLevel})).With("extension", "destinations")
 
 	// The proxy listens before registering: Lambda starts the runtime as
 	// soon as every extension has registered.
@@ -65,7 +66,7 @@ func run(ctx context.Context) error {
 	})
 	ln, err := px.Listen(cfg.ProxyAddress())
 	if err != nil {
-		err = &config.Error{Variable: "DESTINATIONS_PROXY_PORT", Value: cfg.ProxyPort, Reason: fmt.Sprintf("cannot listen: %v", err)}
+		err = &config.Error{Variable: "DESTINATIONS_PROXY_PORT", Value: strconv.Itoa(cfg.ProxyPort), Reason: fmt.Sprintf("cannot listen: %v", err)}
 		return initError(ctx, log, client, name, "Extension.ConfigInvalid", err)
 	}
 	go func() {
@@ -80,7 +81,7 @@ func run(ctx context.Context) error {
 		return err
 	}
 
-	if cfg.SAMLocal == "" {
+	if !cfg.SAMLocal {
 		go subscribeTelemetry(ctx, log, client, tracker)
 	}
 
