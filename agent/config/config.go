@@ -50,6 +50,8 @@ type Config struct {
 	LogGroup        string
 	LogStream       string
 	SAMLocal        bool // inside sam local's container
+
+	runtimeAPIVariable string // the variable RuntimeAPI comes from
 }
 
 // environment is what Parse reads. Settings whose value deserves a reason
@@ -76,7 +78,7 @@ type environment struct {
 	RedactNonJSON     string   `env:"DESTINATIONS_REDACT_NON_JSON" envDefault:"keep"`
 	Include           []string `env:"DESTINATIONS_INCLUDE" envDefault:"request,response"`
 	WebhookSecret     string   `env:"DESTINATIONS_WEBHOOK_SECRET"`
-	AddContext        bool     `env:"DESTINATIONS_CONTEXT"`
+	AddContext        string   `env:"DESTINATIONS_CONTEXT" envDefault:"false"`
 
 	LambdaRuntimeAPI string `env:"AWS_LAMBDA_RUNTIME_API"`
 	FunctionVersion  string `env:"AWS_LAMBDA_FUNCTION_VERSION"`
@@ -136,23 +138,8 @@ func (c *Config) read(e *environment) error {
 	if c.Failure, err = targets("DESTINATIONS_ON_FAILURE", e.OnFailure); err != nil {
 		return err
 	}
-	port, perr := strconv.Atoi(e.ProxyPort)
-	if perr != nil || port < 1 || port > 65535 {
-		return &Error{"DESTINATIONS_PROXY_PORT", e.ProxyPort, "not a port number (1-65535)"}
-	}
-	c.ProxyPort = port
-	c.RuntimeAPI = e.RuntimeAPI
-	if c.RuntimeAPI == "" {
-		c.RuntimeAPI = e.LambdaRuntimeAPI
-	}
-	if c.RuntimeAPI == "" {
-		return &Error{"DESTINATIONS_RUNTIME_API", "", "no Runtime API address: neither it nor AWS_LAMBDA_RUNTIME_API is set"}
-	}
-	if _, _, err := net.SplitHostPort(c.RuntimeAPI); err != nil {
-		return &Error{"DESTINATIONS_RUNTIME_API", c.RuntimeAPI, "not a HOST:PORT address"}
-	}
-	if c.RuntimeAPI == c.ProxyAddress() {
-		return &Error{"DESTINATIONS_RUNTIME_API", c.RuntimeAPI, "is the proxy's own address; the wrapper must run in the runtime, not the extension"}
+	if err := c.readAddresses(e); err != nil {
+		return err
 	}
 	if c.MaxPayloadBytes < 0 {
 		return &Error{"DESTINATIONS_MAX_PAYLOAD_BYTES", strconv.Itoa(c.MaxPayloadBytes), "must be 0 or more"}
@@ -193,6 +180,48 @@ func (c *Config) read(e *environment) error {
 	return nil
 }
 
+// readAddresses reads where the proxy listens and where it forwards.
+func (c *Config) readAddresses(e *environment) error {
+	port, ok := parsePort(e.ProxyPort)
+	if !ok {
+		// The wrapper puts the text itself in AWS_LAMBDA_RUNTIME_API: a
+		// sign or a leading zero would reach the runtime as it is.
+		return &Error{"DESTINATIONS_PROXY_PORT", e.ProxyPort, "not a port number: want a plain decimal number from 1 to 65535"}
+	}
+	c.ProxyPort = port
+	c.RuntimeAPI, c.runtimeAPIVariable = e.RuntimeAPI, "DESTINATIONS_RUNTIME_API"
+	if c.RuntimeAPI == "" {
+		c.RuntimeAPI, c.runtimeAPIVariable = e.LambdaRuntimeAPI, "AWS_LAMBDA_RUNTIME_API"
+	}
+	if c.RuntimeAPI == "" {
+		return &Error{"DESTINATIONS_RUNTIME_API", "", "no Runtime API address: neither it nor AWS_LAMBDA_RUNTIME_API is set"}
+	}
+	host, upstreamPort, err := net.SplitHostPort(c.RuntimeAPI)
+	if err != nil {
+		return &Error{c.runtimeAPIVariable, c.RuntimeAPI, "not a HOST:PORT address"}
+	}
+	if up, _ := parsePort(upstreamPort); up != port || (host != "127.0.0.1" && host != "localhost") {
+		return nil
+	}
+	if e.RuntimeAPI != "" {
+		return &Error{"DESTINATIONS_RUNTIME_API", e.RuntimeAPI, fmt.Sprintf(
+			"is the proxy's own address (DESTINATIONS_PROXY_PORT=%d): the proxy would forward to itself; "+
+				"set it to the Runtime API the proxy forwards to, or leave it unset for AWS_LAMBDA_RUNTIME_API", port)}
+	}
+	return &Error{"DESTINATIONS_PROXY_PORT", e.ProxyPort, fmt.Sprintf(
+		"is the port of the Runtime API itself (AWS_LAMBDA_RUNTIME_API=%s): the proxy needs a port of its own; "+
+			"choose another, or leave the variable unset for 9009", c.RuntimeAPI)}
+}
+
+// parsePort reads a port as the wrapper uses it: plain decimal, 1 to 65535.
+func parsePort(s string) (int, bool) {
+	if s == "" || len(s) > 5 || s[0] == '0' || strings.Trim(s, "0123456789") != "" {
+		return 0, false
+	}
+	n, _ := strconv.Atoi(s)
+	return n, n <= 65535
+}
+
 // messageLimit reads a queue's or a bus's message size limit; "" is 0,
 // which keeps the service's default.
 func messageLimit(variable, value string) (int, error) {
@@ -225,8 +254,8 @@ func targets(variable string, values []string) ([]destination.Target, error) {
 		}
 		t, err := destination.Parse(v)
 		if err != nil {
-			// The entry at fault only: the others may be webhook URLs, secrets.
-			return nil, &Error{variable, strings.TrimSpace(v), err.Error()}
+			// The entry at fault only, and redacted: webhook URLs are secrets.
+			return nil, &Error{variable, destination.Redact(strings.TrimSpace(v)), err.Error()}
 		}
 		out = append(out, t)
 	}

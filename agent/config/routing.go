@@ -91,6 +91,9 @@ func (r *Routing) read(e *environment) error {
 		return &Error{"DESTINATIONS_INCLUDE", strings.Join(e.Include, ","), "none leaves both payloads out: it cannot be combined with request or response"}
 	}
 	r.OmitRequest, r.OmitResponse = given && !request, given && !response
-	r.WebhookSecret, r.AddContext = e.WebhookSecret, e.AddContext
+	r.WebhookSecret = e.WebhookSecret
+	if r.AddContext, err = strconv.ParseBool(strings.ToLower(strings.TrimSpace(e.AddContext))); err != nil {
+		return &Error{"DESTINATIONS_CONTEXT", e.AddContext, "want true or false"}
+	}
 	return nil
 }

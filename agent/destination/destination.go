@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"strconv"
 	"strings"
 
 	"github.com/lambda-destinations/lambda-destinations/agent/arn"
@@ -43,17 +44,38 @@ func (t Target) Name() string {
 	return RedactURL(t.URL)
 }
 
-// RedactURL keeps a URL's scheme and host and marks what it leaves out.
+// RedactURL keeps a URL's scheme and host, and marks what it leaves out:
+// user information, path, query and fragment. The URL need not be well
+// formed, so that a malformed one is redacted too.
 func RedactURL(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return "(a webhook URL)"
+	scheme, rest, ok := strings.Cut(raw, "://")
+	if !ok {
+		scheme, rest = "", raw
 	}
-	name := u.Scheme + "://" + u.Host
-	if (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.User != nil {
-		name += "/…"
+	host, more := rest, ""
+	if i := strings.IndexAny(rest, "/?#"); i >= 0 {
+		host, more = rest[:i], rest[i:]
 	}
-	return name
+	cut := more != "" && more != "/"
+	if i := strings.LastIndexByte(host, '@'); i >= 0 {
+		host, cut = host[i+1:], true
+	}
+	if ok {
+		host = scheme + "://" + host
+	}
+	if cut {
+		host += "/…"
+	}
+	return host
+}
+
+// Redact is a destination string as messages may show it: ARNs and stdout
+// whole, anything else as a URL, which RedactURL shortens.
+func Redact(s string) string {
+	if s == string(Stdout) || strings.HasPrefix(s, "arn:") {
+		return s
+	}
+	return RedactURL(s)
 }
 
 // Message is what is handed to a destination: the serialised record and
@@ -112,23 +134,49 @@ func Parse(s string) (Target, error) {
 	switch {
 	case s == "":
 		return t, errors.New("empty destination")
-	case s == "stdout":
-		t.Kind = Stdout
+	case strings.EqualFold(s, string(Stdout)):
+		t.Kind, t.Raw = Stdout, string(Stdout)
 		return t, nil
 	case strings.HasPrefix(s, "https://"), strings.HasPrefix(s, "http://"):
-		u, err := url.Parse(s)
-		if err != nil {
-			return t, fmt.Errorf("webhook %q: %w", s, err)
-		}
-		if u.Host == "" {
-			return t, fmt.Errorf("webhook %q has no host", s)
-		}
-		t.Kind, t.URL = Webhook, s
-		return t, nil
+		return parseWebhook(t)
 	case strings.HasPrefix(s, "arn:"):
 		return parseARN(t)
 	}
-	return t, fmt.Errorf("unknown destination %q: want an SQS, SNS, EventBridge bus, Lambda or S3 ARN, an http(s):// URL or stdout", s)
+	return t, fmt.Errorf("unknown destination %q: want an SQS, SNS, EventBridge bus, Lambda or S3 ARN, an http(s):// URL or stdout", Redact(s))
+}
+
+// parseWebhook checks a webhook URL. Its errors show the URL redacted: the
+// path of a webhook is often its secret.
+func parseWebhook(t Target) (Target, error) {
+	name := RedactURL(t.Raw)
+	u, err := url.Parse(t.Raw)
+	if err != nil {
+		return t, fmt.Errorf("malformed webhook URL %q: %s", name, urlProblem(err))
+	}
+	if u.Host == "" || u.Hostname() == "" {
+		return t, fmt.Errorf("webhook %q has no host", name)
+	}
+	if p := u.Port(); p != "" {
+		if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {
+			return t, fmt.Errorf("webhook %q: port %s is not a port number (1-65535)", name, p)
+		}
+	}
+	t.Kind, t.URL = Webhook, t.Raw
+	return t, nil
+}
+
+// urlProblem is what url.Parse found wrong, without the URL it repeats.
+// An invalid escape is named only: its text may be part of the path.
+func urlProblem(err error) string {
+	var ue *url.Error
+	if !errors.As(err, &ue) {
+		return err.Error()
+	}
+	var ee url.EscapeError
+	if errors.As(ue.Err, &ee) {
+		return "invalid %-escape"
+	}
+	return ue.Err.Error()
 }
 
 func parseARN(t Target) (Target, error) {

@@ -138,7 +138,7 @@ func Build(inv invocation.Invocation, fn Function) Record {
 }
 
 // pending is a payload captured in parts, left for Marshal to embed, or
-// null when nothing of it is kept.
+// the payload itself when nothing of it is kept.
 func pending(p invocation.Payload) (*parts, json.RawMessage, *Truncation) {
 	kept := p.Len()
 	var trunc *Truncation
@@ -147,7 +147,7 @@ func pending(p invocation.Payload) (*parts, json.RawMessage, *Truncation) {
 		trunc = &Truncation{Size: p.Size, Kept: kept}
 	}
 	if kept == 0 {
-		return nil, json.RawMessage("null"), trunc
+		return nil, empty(trunc), trunc
 	}
 	return &parts{parts: p.Parts, kept: kept, truncated: p.Truncated}, nil, trunc
 }
@@ -349,7 +349,7 @@ func Payload(p invocation.Payload) (json.RawMessage, string, *Truncation) {
 		trunc = &Truncation{Size: p.Size, Kept: len(b)}
 	}
 	if len(b) == 0 {
-		return json.RawMessage("null"), "", trunc
+		return empty(trunc), "", trunc
 	}
 	if trunc == nil {
 		switch valid, compacted := scan(b); {
@@ -412,6 +412,16 @@ func appendParts(b []byte, p *parts) ([]byte, string) {
 		return append(b, '"'), "base64"
 	}
 	return AppendString(b, unsafe.String(unsafe.SliceData(joined), len(joined))), ""
+}
+
+// empty is a payload of no bytes: null when there were none, and the
+// empty string when none were kept, as a truncated payload is the string
+// of the bytes kept.
+func empty(trunc *Truncation) json.RawMessage {
+	if trunc != nil {
+		return json.RawMessage(`""`)
+	}
+	return json.RawMessage("null")
 }
 
 func quote(s string) json.RawMessage {

@@ -95,6 +95,11 @@ func run(ctx context.Context) error {
 		return initError(ctx, log, client, "", "Extension.ConfigInvalid", err)
 	}
 	aws.Warm(ctx)
+	// Last in the init: a proxy that DESTINATIONS_RUNTIME_API chains to
+	// starts beside this extension and has had this init's time to listen.
+	if err := cfg.CheckRuntimeAPI(ctx); err != nil {
+		return initError(ctx, log, client, "", "Extension.ConfigInvalid", err)
+	}
 	if !cfg.Records() {
 		log.Warn("no destinations configured: invocations pass through and nothing is recorded; set DESTINATIONS_ON_SUCCESS or DESTINATIONS_ON_FAILURE")
 	}
