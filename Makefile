@@ -16,7 +16,7 @@ all: layer
 demo:
 	$(GO) run ./cmd/demo
 
-## test: vet, format check and every test with the race detector
+## test: vet, format and go.mod checks, and every test with the race detector
 test: vet
 	CGO_ENABLED=1 $(GO) test -race -count=1 -timeout 20m ./...
 
@@ -24,6 +24,7 @@ vet:
 	@fmt=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	  if [ -n "$$fmt" ]; then echo "gofmt needed:"; echo "$$fmt"; exit 1; fi
 	$(GO) vet ./...
+	@$(GO) mod tidy -diff || { echo "go.mod and go.sum are not tidy: run go mod tidy (the diff is above)"; exit 1; }
 
 ## layer: build/layer-x86_64.zip and build/layer-arm64.zip
 layer: $(BUILD)/layer-x86_64.zip $(BUILD)/layer-arm64.zip

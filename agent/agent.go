@@ -17,7 +17,6 @@ import (
 	"github.com/lambda-destinations/lambda-destinations/agent/config"
 	"github.com/lambda-destinations/lambda-destinations/agent/destination"
 	"github.com/lambda-destinations/lambda-destinations/agent/destination/stdout"
-	"github.com/lambda-destinations/lambda-destinations/agent/destination/webhook"
 	"github.com/lambda-destinations/lambda-destinations/agent/flush"
 	"github.com/lambda-destinations/lambda-destinations/agent/invocation"
 	"github.com/lambda-destinations/lambda-destinations/agent/record"
@@ -46,7 +45,8 @@ type Agent struct {
 	lines    *stdout.Writer
 	overflow destination.Storer
 	log      *slog.Logger
-	attempt  time.Duration
+
+	attemptTimeout time.Duration
 
 	strategy flush.Strategy
 	policy   retry.Policy
@@ -61,21 +61,6 @@ type Agent struct {
 	workerDone   chan struct{}
 }
 
-type target struct {
-	destination.Target
-	d destination.Destination
-}
-
-// job is one record for one destination.
-type job struct {
-	to       *target
-	msg      destination.Message
-	rec      *record.Record // to rebuild the message when it is too large
-	fitted   bool           // msg.Record was already made to fit
-	attempts int            // failed attempts so far
-	lastErr  error          // the last attempt's error
-}
-
 // New makes an agent and its destinations. The configuration is one
 // config.Parse has checked.
 func New(o Options) (*Agent, error) {
@@ -88,50 +73,14 @@ func New(o Options) (*Agent, error) {
 		fn:       record.Function{Version: o.Config.FunctionVersion},
 		lines:    stdout.NewWriter(o.Stdout),
 		log:      o.Log,
-		attempt:  time.Duration(o.Config.AttemptTimeoutMs) * time.Millisecond,
+
+		attemptTimeout: o.Config.AttemptTimeout,
 
 		strategy: o.Config.Flush,
 		policy:   retry.Policy{MaxAttempts: o.Config.MaxAttempts, Base: retry.Default.Base, Cap: retry.Default.Cap},
 		rand:     rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64())),
 	}
-	hooks := webhook.NewClient()
-	seen := map[string]int{}
-	add := func(variable string, ts []destination.Target) ([]int, error) {
-		var idx []int
-		for _, t := range ts {
-			if i, ok := seen[t.Raw]; ok { // one client per destination, whatever its conditions
-				idx = append(idx, i)
-				continue
-			}
-			var d destination.Destination
-			switch t.Kind {
-			case destination.Stdout:
-				d = stdout.New(a.lines)
-			case destination.Webhook:
-				d = webhook.NewSigned(t.URL, hooks, o.Config.WebhookSecret)
-			default:
-				if o.AWS == nil {
-					return nil, &config.Error{Variable: variable, Value: t.Raw, Reason: "AWS destinations are not available in this build"}
-				}
-				var err error
-				if d, err = o.AWS(t); err != nil {
-					return nil, &config.Error{Variable: variable, Value: t.Raw, Reason: err.Error()}
-				}
-			}
-			seen[t.Raw] = len(a.dests)
-			idx = append(idx, len(a.dests))
-			a.dests = append(a.dests, &target{Target: t, d: d})
-		}
-		return idx, nil
-	}
-	var err error
-	if a.router.Success, err = add("DESTINATIONS_ON_SUCCESS", o.Config.Success); err != nil {
-		return nil, err
-	}
-	if a.router.Failure, err = add("DESTINATIONS_ON_FAILURE", o.Config.Failure); err != nil {
-		return nil, err
-	}
-	if a.router.Slow, err = add("DESTINATIONS_ON_SLOW", o.Config.Slow); err != nil {
+	if err := a.addTargets(o); err != nil {
 		return nil, err
 	}
 	a.router.SampleSuccesses, a.router.SuccessSampleRate = o.Config.SampleSuccesses, o.Config.SampleRate

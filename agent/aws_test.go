@@ -13,7 +13,7 @@ import (
 
 	"github.com/lambda-destinations/lambda-destinations/agent/config"
 	"github.com/lambda-destinations/lambda-destinations/agent/destination"
-	awsdest "github.com/lambda-destinations/lambda-destinations/agent/destination/aws"
+	"github.com/lambda-destinations/lambda-destinations/agent/destination/awsdest"
 	"github.com/lambda-destinations/lambda-destinations/agent/invocation"
 	"github.com/lambda-destinations/lambda-destinations/internal/fakeaws"
 )

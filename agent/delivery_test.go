@@ -46,6 +46,8 @@ func (f *fakeAWS) SendBatch(_ context.Context, ms []destination.Message) []error
 	return errs
 }
 
+func (f *fakeAWS) MaxBatch() int { return 10 }
+
 func (f *fakeAWS) MaxRecordBytes() int { return f.max }
 
 func (f *fakeAWS) Store(_ context.Context, m destination.Message) (string, error) {
@@ -67,7 +69,7 @@ func (f *fakeAWS) calls() [][]destination.Message {
 
 const queue = "arn:aws:sqs:us-east-1:123456789012:q"
 
-func newAWSAgent(t *testing.T, dest *fakeAWS, overflow destination.Storer, vars map[string]string) (*Agent, *syncBuffer) {
+func newAWSAgent(t *testing.T, dest destination.Destination, overflow destination.Storer, vars map[string]string) (*Agent, *syncBuffer) {
 	t.Helper()
 	environ := map[string]string{
 		"AWS_LAMBDA_RUNTIME_API":  "127.0.0.1:9001",

@@ -24,7 +24,7 @@ type Omitted struct {
 // to the overflow bucket or, without one, to the log. Nothing is dropped.
 func (a *Agent) fit(ctx context.Context, j *job) {
 	s, ok := j.to.d.(destination.Sizer)
-	if !ok || j.fitted || len(j.msg.Record) <= s.MaxRecordBytes() {
+	if !ok || j.rec == nil || len(j.msg.Record) <= s.MaxRecordBytes() {
 		return
 	}
 	a.shrink(ctx, j, fmt.Sprintf("record of %d bytes is over the %d-byte limit of %s", len(j.msg.Record), s.MaxRecordBytes(), j.to.Name()))
@@ -36,10 +36,8 @@ func (a *Agent) fitRefused(ctx context.Context, j *job, err error) {
 }
 
 func (a *Agent) shrink(ctx context.Context, j *job, reason string) {
-	j.fitted = true
-	if j.rec == nil {
-		return
-	}
+	rec := j.rec
+	j.rec = nil
 	location := ""
 	if a.overflow != nil {
 		loc, err := a.overflow.Store(ctx, j.msg)
@@ -55,9 +53,9 @@ func (a *Agent) shrink(ctx context.Context, j *job, reason string) {
 			a.log.Error("cannot write oversize record", "requestId", j.msg.RequestID, "error", err)
 		}
 	}
-	small := *j.rec
-	small.RequestPayload = marker(reason, len(j.rec.RequestPayload), location)
-	small.ResponsePayload = marker(reason, len(j.rec.ResponsePayload), location)
+	small := *rec
+	small.RequestPayload = marker(reason, len(rec.RequestPayload), location)
+	small.ResponsePayload = marker(reason, len(rec.ResponsePayload), location)
 	body, err := record.Marshal(&small)
 	if err != nil {
 		a.log.Error("cannot serialise a shortened record", "requestId", j.msg.RequestID, "error", err)

@@ -3,7 +3,6 @@ package agent
 import (
 	"fmt"
 	"runtime/debug"
-	"strconv"
 
 	"github.com/lambda-destinations/lambda-destinations/agent/destination"
 	"github.com/lambda-destinations/lambda-destinations/agent/invocation"
@@ -24,7 +23,7 @@ func (a *Agent) Add(inv invocation.Invocation) {
 	var ictx *record.InvocationContext
 	if a.cfg.AddContext {
 		ictx = record.Context(inv, record.Environment{
-			MemorySizeMB: atoi(a.cfg.FunctionMemoryMB),
+			MemorySizeMB: a.cfg.MemorySizeMB,
 			LogGroup:     a.cfg.LogGroup,
 			LogStream:    a.cfg.LogStream,
 		})
@@ -62,17 +61,20 @@ func (a *Agent) enqueue(d route.Delivery, inv invocation.Invocation, rec *record
 		return
 	}
 	msg := destination.Message{
-		Record:       body,
-		Condition:    d.Condition,
-		RequestID:    inv.RequestID,
-		FunctionARN:  rec.RequestContext.FunctionARN,
-		FunctionName: destination.FunctionName(rec.RequestContext.FunctionARN),
-		TraceID:      inv.TraceID,
-		Attempt:      rec.RequestContext.ApproximateInvokeCount,
+		Record:      body,
+		Condition:   d.Condition,
+		RequestID:   inv.RequestID,
+		FunctionARN: rec.RequestContext.FunctionARN,
+		TraceID:     inv.TraceID,
+		Attempt:     rec.RequestContext.ApproximateInvokeCount,
 	}
 	a.mu.Lock()
 	for _, i := range d.Dests {
-		a.pending = append(a.pending, &job{to: a.dests[i], msg: msg, rec: rec})
+		j := &job{to: a.dests[i], msg: msg}
+		if _, ok := j.to.d.(destination.Sizer); ok {
+			j.rec = rec // to shorten it, if it is too large
+		}
+		a.pending = append(a.pending, j)
 	}
 	shed := a.shedLocked()
 	a.mu.Unlock()
@@ -100,12 +102,6 @@ func (a *Agent) scrub(inv invocation.Invocation) invocation.Invocation {
 		inv.CognitoIdentity = string(red.Payload(invocation.Payload{Bytes: []byte(inv.CognitoIdentity)}).Bytes)
 	}
 	return inv
-}
-
-// atoi is s as a number, 0 when it is not one.
-func atoi(s string) int {
-	n, _ := strconv.Atoi(s)
-	return n
 }
 
 // maxPendingBytes bounds the records waiting in memory: the extension shares

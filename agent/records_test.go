@@ -333,3 +333,55 @@ func TestIncludeAndContext(t *testing.T) {
 		t.Errorf("failure record %+v", recs[1])
 	}
 }
+
+// A destination listed twice for a condition gets each record once, and
+// the start says so.
+func TestDuplicateDestinations(t *testing.T) {
+	var mu sync.Mutex
+	var hooked int
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		hooked++
+		mu.Unlock()
+	}))
+	defer srv.Close()
+	hook := srv.URL + "/hooks/SECRET"
+	cfg, err := config.Parse(map[string]string{
+		"AWS_LAMBDA_RUNTIME_API":  "127.0.0.1:9001",
+		"DESTINATIONS_ON_SUCCESS": "stdout, STDOUT," + hook + "," + hook,
+		"DESTINATIONS_ON_FAILURE": "stdout",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out, log syncBuffer
+	a, err := New(Options{Config: cfg, Stdout: &out, Log: slog.New(slog.NewJSONHandler(&log, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	complete(a, success("r1", `{}`, `{}`, time.Millisecond), failure("r2", `{}`, "E", `{}`))
+	if recs := records(t, out.String()); len(recs) != 2 {
+		t.Errorf("%d stdout records, want one per invocation:\n%s", len(recs), out.String())
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if hooked != 1 {
+		t.Errorf("the webhook got %d records, want 1", hooked)
+	}
+	var warned []string
+	for _, l := range strings.Split(strings.TrimSpace(log.String()), "\n") {
+		var line struct{ Level, Msg, Variable, Destination string }
+		if err := json.Unmarshal([]byte(l), &line); err != nil {
+			t.Fatalf("log line %q: %v", l, err)
+		}
+		if line.Level == "WARN" && line.Msg == "destination listed twice: records go to it once" && line.Variable == "DESTINATIONS_ON_SUCCESS" {
+			warned = append(warned, line.Destination)
+		}
+	}
+	if want := "[stdout " + srv.URL + "/…]"; fmt.Sprint(warned) != want {
+		t.Errorf("warnings for %v, want %s", warned, want)
+	}
+	if strings.Contains(log.String(), "SECRET") {
+		t.Errorf("the webhook's path in the log: %s", log.String())
+	}
+}

@@ -226,6 +226,9 @@ func TestBadConfiguration(t *testing.T) {
 		{"unknown destination form", "DESTINATIONS_ON_SUCCESS", "sqs://my-queue", `unknown destination`},
 		{"malformed ARN", "DESTINATIONS_ON_FAILURE", "arn:aws:sqs:us-east-1:12345:my-queue", `12-digit account`},
 		{"bad port", "DESTINATIONS_PROXY_PORT", "99999", `not a port number`},
+		{"port with a sign", "DESTINATIONS_PROXY_PORT", "+41559", `not a port number`},
+		{"webhook port out of range", "DESTINATIONS_ON_SUCCESS", "http://127.0.0.1:99999", `is not a port number`},
+		{"nothing listens at the Runtime API", "DESTINATIONS_RUNTIME_API", "127.0.0.1:1", `cannot connect`},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

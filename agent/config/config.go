@@ -19,52 +19,75 @@ import (
 	"github.com/lambda-destinations/lambda-destinations/agent/flush"
 )
 
-// Config is the extension's configuration.
+// Config is the extension's configuration, each setting checked.
 type Config struct {
-	OnSuccess  []string `env:"DESTINATIONS_ON_SUCCESS"`
-	OnFailure  []string `env:"DESTINATIONS_ON_FAILURE"`
-	ProxyPort  string   `env:"DESTINATIONS_PROXY_PORT" envDefault:"9009"`
-	RuntimeAPI string   `env:"DESTINATIONS_RUNTIME_API"`
-	LogLevel   string   `env:"DESTINATIONS_LOG_LEVEL" envDefault:"info"`
-	// Bytes of each request and response body kept for the record; the
-	// rest streams through and the record says it was truncated.
-	MaxPayloadBytes int `env:"DESTINATIONS_MAX_PAYLOAD_BYTES" envDefault:"6291456"`
-	// When records are delivered: end (before the next event) or background.
-	FlushStrategy string `env:"DESTINATIONS_FLUSH" envDefault:"end"`
-	// Attempts per record and destination, the first included, and the
-	// time one attempt may take.
-	MaxAttempts      int `env:"DESTINATIONS_MAX_ATTEMPTS" envDefault:"4"`
-	AttemptTimeoutMs int `env:"DESTINATIONS_ATTEMPT_TIMEOUT_MS" envDefault:"1000"`
-	// Message size limits of queues and buses configured above the default
-	// 256 KiB (up to 1 MiB).
-	SQSMaxBytes         int `env:"DESTINATIONS_SQS_MAX_BYTES" envDefault:"262144"`
-	EventBridgeMaxBytes int `env:"DESTINATIONS_EVENTBRIDGE_MAX_BYTES" envDefault:"262144"`
-	// A bucket (name or arn:aws:s3:::NAME) that keeps whole records too large
-	// for their destination, which then gets the record with its location.
-	OverflowBucket string `env:"DESTINATIONS_OVERFLOW_BUCKET"`
+	Success []destination.Target // DESTINATIONS_ON_SUCCESS
+	Failure []destination.Target // DESTINATIONS_ON_FAILURE
+	// Overflow keeps whole records too large for their destination, which
+	// then gets the record with its location; nil when unset.
+	Overflow *destination.Target
 
-	// Set by Lambda.
-	OriginalRuntimeAPI string `env:"AWS_LAMBDA_RUNTIME_API"`
-	FunctionName       string `env:"AWS_LAMBDA_FUNCTION_NAME"`
-	FunctionVersion    string `env:"AWS_LAMBDA_FUNCTION_VERSION" envDefault:"$LATEST"`
-	FunctionMemoryMB   string `env:"AWS_LAMBDA_FUNCTION_MEMORY_SIZE"`
-	FunctionTimeout    string `env:"AWS_LAMBDA_FUNCTION_TIMEOUT"` // set by the emulator, not by Lambda
-	Region             string `env:"AWS_REGION"`
-	LogGroup           string `env:"AWS_LAMBDA_LOG_GROUP_NAME"`
-	LogStream          string `env:"AWS_LAMBDA_LOG_STREAM_NAME"`
-	SAMLocal           string `env:"AWS_SAM_LOCAL"` // set inside sam local's container
+	ProxyPort  int
+	RuntimeAPI string // HOST:PORT the proxy forwards to
+	LogLevel   slog.Level
+
+	MaxPayloadBytes int // of each request and response, kept for the record
+	Flush           flush.Strategy
+	MaxAttempts     int // per record and destination, the first included
+	AttemptTimeout  time.Duration
+	// Message size limits of queues and buses configured above 256 KiB;
+	// 0 keeps the service's default.
+	SQSMaxBytes         int
+	EventBridgeMaxBytes int
 
 	Routing // what is worth a record and what it holds: routing.go
 
-	// Derived by Load.
-	Success []destination.Target `env:"-"`
-	Failure []destination.Target `env:"-"`
-	Port    int                  `env:"-"`
-	Level   slog.Level           `env:"-"`
-	Timeout time.Duration        `env:"-"` // from AWS_LAMBDA_FUNCTION_TIMEOUT where set
-	Flush   flush.Strategy       `env:"-"`
-	// Overflow is the parsed DESTINATIONS_OVERFLOW_BUCKET, nil when unset.
-	Overflow *destination.Target `env:"-"`
+	// Set by Lambda.
+	FunctionVersion string // "" where not set
+	MemorySizeMB    int
+	Timeout         time.Duration // set by the emulator, not by Lambda; 0 where not set
+	Region          string
+	LogGroup        string
+	LogStream       string
+	SAMLocal        bool // inside sam local's container
+
+	runtimeAPIVariable string // the variable RuntimeAPI comes from
+}
+
+// environment is what Parse reads. Settings whose value deserves a reason
+// when it is wrong are read as text.
+type environment struct {
+	OnSuccess       []string `env:"DESTINATIONS_ON_SUCCESS"`
+	OnFailure       []string `env:"DESTINATIONS_ON_FAILURE"`
+	ProxyPort       string   `env:"DESTINATIONS_PROXY_PORT" envDefault:"9009"`
+	RuntimeAPI      string   `env:"DESTINATIONS_RUNTIME_API"`
+	LogLevel        string   `env:"DESTINATIONS_LOG_LEVEL" envDefault:"info"`
+	MaxPayloadBytes int      `env:"DESTINATIONS_MAX_PAYLOAD_BYTES" envDefault:"6291456"`
+	Flush           string   `env:"DESTINATIONS_FLUSH" envDefault:"end"`
+	MaxAttempts     int      `env:"DESTINATIONS_MAX_ATTEMPTS" envDefault:"4"`
+	AttemptTimeout  int      `env:"DESTINATIONS_ATTEMPT_TIMEOUT_MS" envDefault:"1000"`
+	SQSMaxBytes     string   `env:"DESTINATIONS_SQS_MAX_BYTES"`
+	BusMaxBytes     string   `env:"DESTINATIONS_EVENTBRIDGE_MAX_BYTES"`
+	OverflowBucket  string   `env:"DESTINATIONS_OVERFLOW_BUCKET"`
+
+	SuccessSampleRate string   `env:"DESTINATIONS_SUCCESS_SAMPLE_RATE" envDefault:"1"`
+	FailureErrorTypes []string `env:"DESTINATIONS_FAILURE_ERROR_TYPES"`
+	OnSlow            []string `env:"DESTINATIONS_ON_SLOW"`
+	SlowMS            string   `env:"DESTINATIONS_SLOW_MS"`
+	Redact            []string `env:"DESTINATIONS_REDACT"`
+	RedactNonJSON     string   `env:"DESTINATIONS_REDACT_NON_JSON" envDefault:"keep"`
+	Include           []string `env:"DESTINATIONS_INCLUDE" envDefault:"request,response"`
+	WebhookSecret     string   `env:"DESTINATIONS_WEBHOOK_SECRET"`
+	AddContext        string   `env:"DESTINATIONS_CONTEXT" envDefault:"false"`
+
+	LambdaRuntimeAPI string `env:"AWS_LAMBDA_RUNTIME_API"`
+	FunctionVersion  string `env:"AWS_LAMBDA_FUNCTION_VERSION"`
+	MemorySize       string `env:"AWS_LAMBDA_FUNCTION_MEMORY_SIZE"`
+	FunctionTimeout  string `env:"AWS_LAMBDA_FUNCTION_TIMEOUT"`
+	Region           string `env:"AWS_REGION"`
+	LogGroup         string `env:"AWS_LAMBDA_LOG_GROUP_NAME"`
+	LogStream        string `env:"AWS_LAMBDA_LOG_STREAM_NAME"`
+	SAMLocal         string `env:"AWS_SAM_LOCAL"`
 }
 
 // Error is an invalid setting.
@@ -84,82 +107,132 @@ func Load() (*Config, error) { return Parse(nil) }
 // Parse reads the configuration from environ (KEY -> value); nil means the
 // process environment.
 func Parse(environ map[string]string) (*Config, error) {
-	c := &Config{}
-	opts := env.Options{Environment: environ}
-	if err := env.ParseWithOptions(c, opts); err != nil {
+	var e environment
+	if err := env.ParseWithOptions(&e, env.Options{Environment: environ}); err != nil {
 		return nil, parseError(err, environ)
 	}
-	if err := c.derive(); err != nil {
+	c := &Config{
+		MaxPayloadBytes: e.MaxPayloadBytes,
+		MaxAttempts:     e.MaxAttempts,
+		FunctionVersion: e.FunctionVersion,
+		Region:          e.Region,
+		LogGroup:        e.LogGroup,
+		LogStream:       e.LogStream,
+		SAMLocal:        e.SAMLocal != "",
+	}
+	if err := c.read(&e); err != nil {
+		return nil, err
+	}
+	if err := c.Routing.read(&e); err != nil {
 		return nil, err
 	}
 	return c, nil
 }
 
-func (c *Config) derive() error {
+// read derives and checks the settings of e that are not routing's.
+func (c *Config) read(e *environment) error {
 	var err error
-	if c.Success, err = targets("DESTINATIONS_ON_SUCCESS", c.OnSuccess); err != nil {
+	if c.Success, err = targets("DESTINATIONS_ON_SUCCESS", e.OnSuccess); err != nil {
 		return err
 	}
-	if c.Failure, err = targets("DESTINATIONS_ON_FAILURE", c.OnFailure); err != nil {
+	if c.Failure, err = targets("DESTINATIONS_ON_FAILURE", e.OnFailure); err != nil {
 		return err
 	}
-	port, perr := strconv.Atoi(c.ProxyPort)
-	if perr != nil || port < 1 || port > 65535 {
-		return &Error{"DESTINATIONS_PROXY_PORT", c.ProxyPort, "not a port number (1-65535)"}
-	}
-	c.Port = port
-	if c.RuntimeAPI == "" {
-		c.RuntimeAPI = c.OriginalRuntimeAPI
-	}
-	if c.RuntimeAPI == "" {
-		return &Error{"DESTINATIONS_RUNTIME_API", "", "no Runtime API address: neither it nor AWS_LAMBDA_RUNTIME_API is set"}
-	}
-	if _, _, err := net.SplitHostPort(c.RuntimeAPI); err != nil {
-		return &Error{"DESTINATIONS_RUNTIME_API", c.RuntimeAPI, "not a HOST:PORT address"}
-	}
-	if c.RuntimeAPI == c.ProxyAddress() {
-		return &Error{"DESTINATIONS_RUNTIME_API", c.RuntimeAPI, "is the proxy's own address; the wrapper must run in the runtime, not the extension"}
+	if err := c.readAddresses(e); err != nil {
+		return err
 	}
 	if c.MaxPayloadBytes < 0 {
 		return &Error{"DESTINATIONS_MAX_PAYLOAD_BYTES", strconv.Itoa(c.MaxPayloadBytes), "must be 0 or more"}
 	}
-	if c.Flush, err = flush.Parse(c.FlushStrategy); err != nil {
-		return &Error{"DESTINATIONS_FLUSH", c.FlushStrategy, "want end or background"}
+	if c.Flush, err = flush.Parse(e.Flush); err != nil {
+		return &Error{"DESTINATIONS_FLUSH", e.Flush, "want end or background"}
 	}
 	if c.MaxAttempts < 1 || c.MaxAttempts > 20 {
 		return &Error{"DESTINATIONS_MAX_ATTEMPTS", strconv.Itoa(c.MaxAttempts), "must be between 1 and 20"}
 	}
-	if c.AttemptTimeoutMs < 1 {
-		return &Error{"DESTINATIONS_ATTEMPT_TIMEOUT_MS", strconv.Itoa(c.AttemptTimeoutMs), "must be 1 or more"}
+	if e.AttemptTimeout < 1 {
+		return &Error{"DESTINATIONS_ATTEMPT_TIMEOUT_MS", strconv.Itoa(e.AttemptTimeout), "must be 1 or more"}
 	}
-	for _, v := range []struct {
-		name  string
-		value int
-	}{{"DESTINATIONS_SQS_MAX_BYTES", c.SQSMaxBytes}, {"DESTINATIONS_EVENTBRIDGE_MAX_BYTES", c.EventBridgeMaxBytes}} {
-		if v.value < 1024 || v.value > 1<<20 {
-			return &Error{v.name, strconv.Itoa(v.value), "must be between 1024 and 1048576 bytes"}
-		}
+	c.AttemptTimeout = time.Duration(e.AttemptTimeout) * time.Millisecond
+	if c.SQSMaxBytes, err = messageLimit("DESTINATIONS_SQS_MAX_BYTES", e.SQSMaxBytes); err != nil {
+		return err
 	}
-	if b := c.OverflowBucket; b != "" {
+	if c.EventBridgeMaxBytes, err = messageLimit("DESTINATIONS_EVENTBRIDGE_MAX_BYTES", e.BusMaxBytes); err != nil {
+		return err
+	}
+	if b := e.OverflowBucket; b != "" {
 		if !strings.HasPrefix(b, "arn:") {
 			b = "arn:aws:s3:::" + b
 		}
 		t, err := destination.Parse(b)
 		if err != nil || t.Kind != destination.S3 {
-			return &Error{"DESTINATIONS_OVERFLOW_BUCKET", c.OverflowBucket, "want a bucket name or arn:aws:s3:::BUCKET"}
+			return &Error{"DESTINATIONS_OVERFLOW_BUCKET", e.OverflowBucket, "want a bucket name or arn:aws:s3:::BUCKET"}
 		}
 		c.Overflow = &t
 	}
-	if s, err := strconv.Atoi(c.FunctionTimeout); err == nil && s > 0 {
+	if s, err := strconv.Atoi(e.FunctionTimeout); err == nil && s > 0 {
 		c.Timeout = time.Duration(s) * time.Second
 	}
-	if err := c.Routing.derive(); err != nil {
-		return err
-	}
-	if err := c.Level.UnmarshalText([]byte(c.LogLevel)); err != nil {
-		return &Error{"DESTINATIONS_LOG_LEVEL", c.LogLevel, "want debug, info, warn or error"}
+	c.MemorySizeMB, _ = strconv.Atoi(e.MemorySize) // 0 when Lambda did not say
+	if err := c.LogLevel.UnmarshalText([]byte(e.LogLevel)); err != nil {
+		return &Error{"DESTINATIONS_LOG_LEVEL", e.LogLevel, "want debug, info, warn or error"}
 	}
 	return nil
+}
+
+// readAddresses reads where the proxy listens and where it forwards.
+func (c *Config) readAddresses(e *environment) error {
+	port, ok := parsePort(e.ProxyPort)
+	if !ok {
+		// The wrapper puts the text itself in AWS_LAMBDA_RUNTIME_API: a
+		// sign or a leading zero would reach the runtime as it is.
+		return &Error{"DESTINATIONS_PROXY_PORT", e.ProxyPort, "not a port number: want a plain decimal number from 1 to 65535"}
+	}
+	c.ProxyPort = port
+	c.RuntimeAPI, c.runtimeAPIVariable = e.RuntimeAPI, "DESTINATIONS_RUNTIME_API"
+	if c.RuntimeAPI == "" {
+		c.RuntimeAPI, c.runtimeAPIVariable = e.LambdaRuntimeAPI, "AWS_LAMBDA_RUNTIME_API"
+	}
+	if c.RuntimeAPI == "" {
+		return &Error{"DESTINATIONS_RUNTIME_API", "", "no Runtime API address: neither it nor AWS_LAMBDA_RUNTIME_API is set"}
+	}
+	host, upstreamPort, err := net.SplitHostPort(c.RuntimeAPI)
+	if err != nil {
+		return &Error{c.runtimeAPIVariable, c.RuntimeAPI, "not a HOST:PORT address"}
+	}
+	if up, _ := parsePort(upstreamPort); up != port || (host != "127.0.0.1" && host != "localhost") {
+		return nil
+	}
+	if e.RuntimeAPI != "" {
+		return &Error{"DESTINATIONS_RUNTIME_API", e.RuntimeAPI, fmt.Sprintf(
+			"is the proxy's own address (DESTINATIONS_PROXY_PORT=%d): the proxy would forward to itself; "+
+				"set it to the Runtime API the proxy forwards to, or leave it unset for AWS_LAMBDA_RUNTIME_API", port)}
+	}
+	return &Error{"DESTINATIONS_PROXY_PORT", e.ProxyPort, fmt.Sprintf(
+		"is the port of the Runtime API itself (AWS_LAMBDA_RUNTIME_API=%s): the proxy needs a port of its own; "+
+			"choose another, or leave the variable unset for 9009", c.RuntimeAPI)}
+}
+
+// parsePort reads a port as the wrapper uses it: plain decimal, 1 to 65535.
+func parsePort(s string) (int, bool) {
+	if s == "" || len(s) > 5 || s[0] == '0' || strings.Trim(s, "0123456789") != "" {
+		return 0, false
+	}
+	n, _ := strconv.Atoi(s)
+	return n, n <= 65535
+}
+
+// messageLimit reads a queue's or a bus's message size limit; "" is 0,
+// which keeps the service's default.
+func messageLimit(variable, value string) (int, error) {
+	if value == "" {
+		return 0, nil
+	}
+	n, err := strconv.Atoi(value)
+	if err != nil || n < 1024 || n > 1<<20 {
+		return 0, &Error{variable, value, "must be between 1024 and 1048576 bytes"}
+	}
+	return n, nil
 }
 
 // Records reports whether any destination is configured: without one, the
@@ -170,7 +243,7 @@ func (c *Config) Records() bool {
 
 // ProxyAddress is where the Runtime API proxy listens.
 func (c *Config) ProxyAddress() string {
-	return net.JoinHostPort("127.0.0.1", strconv.Itoa(c.Port))
+	return net.JoinHostPort("127.0.0.1", strconv.Itoa(c.ProxyPort))
 }
 
 func targets(variable string, values []string) ([]destination.Target, error) {
@@ -181,8 +254,8 @@ func targets(variable string, values []string) ([]destination.Target, error) {
 		}
 		t, err := destination.Parse(v)
 		if err != nil {
-			// The entry at fault only: the others may be webhook URLs, secrets.
-			return nil, &Error{variable, strings.TrimSpace(v), err.Error()}
+			// The entry at fault only, and redacted: webhook URLs are secrets.
+			return nil, &Error{variable, destination.Redact(strings.TrimSpace(v)), err.Error()}
 		}
 		out = append(out, t)
 	}
@@ -200,7 +273,7 @@ func parseError(err error, environ map[string]string) error {
 	if !errors.As(err, &pe) {
 		return fmt.Errorf("reading configuration: %w", err)
 	}
-	f, _ := reflect.TypeFor[Config]().FieldByName(pe.Name)
+	f, _ := reflect.TypeFor[environment]().FieldByName(pe.Name)
 	key, _, _ := strings.Cut(f.Tag.Get("env"), ",")
 	value, ok := environ[key]
 	if environ == nil {

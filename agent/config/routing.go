@@ -11,80 +11,68 @@ import (
 )
 
 // Routing holds the settings that choose which invocations make records and
-// what the records hold. Rates and thresholds are read as text so that a
-// wrong value gets a reason, not just a type name.
+// what the records hold. Their zero values change nothing, so that a Config
+// made by hand records as native does.
 type Routing struct {
-	SuccessSampleRate string   `env:"DESTINATIONS_SUCCESS_SAMPLE_RATE" envDefault:"1"`
-	FailureErrorTypes []string `env:"DESTINATIONS_FAILURE_ERROR_TYPES"`
-	OnSlow            []string `env:"DESTINATIONS_ON_SLOW"`
-	SlowMS            string   `env:"DESTINATIONS_SLOW_MS"`
-	Redact            []string `env:"DESTINATIONS_REDACT"`
-	RedactNonJSON     string   `env:"DESTINATIONS_REDACT_NON_JSON" envDefault:"keep"`
-	Include           []string `env:"DESTINATIONS_INCLUDE" envDefault:"request,response"`
-	WebhookSecret     string   `env:"DESTINATIONS_WEBHOOK_SECRET"`
-	AddContext        bool     `env:"DESTINATIONS_CONTEXT"`
-
-	// Derived by Load; their zero values change nothing, so that a Config
-	// made by hand records as native does.
-	SampleSuccesses bool                 `env:"-"` // whether SampleRate applies
-	SampleRate      float64              `env:"-"` // share of success records kept
-	ErrorTypes      []string             `env:"-"` // failure error types routed; empty: all
-	Slow            []destination.Target `env:"-"`
-	SlowThreshold   time.Duration        `env:"-"`
-	Redactor        *redact.Redactor     `env:"-"` // nil when nothing is redacted
-	OmitRequest     bool                 `env:"-"`
-	OmitResponse    bool                 `env:"-"`
+	SampleSuccesses bool     // whether SampleRate applies
+	SampleRate      float64  // share of success records kept
+	ErrorTypes      []string // failure error types routed; empty: all
+	Slow            []destination.Target
+	SlowThreshold   time.Duration
+	Redactor        *redact.Redactor // nil when nothing is redacted
+	OmitRequest     bool
+	OmitResponse    bool
+	WebhookSecret   string
+	AddContext      bool
 }
 
-func (r *Routing) derive() error {
-	rate, err := strconv.ParseFloat(strings.TrimSpace(r.SuccessSampleRate), 64)
+// read derives and checks the routing settings of e.
+func (r *Routing) read(e *environment) error {
+	rate, err := strconv.ParseFloat(strings.TrimSpace(e.SuccessSampleRate), 64)
 	if err != nil || math.IsNaN(rate) || rate < 0 || rate > 1 {
-		return &Error{"DESTINATIONS_SUCCESS_SAMPLE_RATE", r.SuccessSampleRate, "want a number from 0 to 1 (the share of success records kept)"}
+		return &Error{"DESTINATIONS_SUCCESS_SAMPLE_RATE", e.SuccessSampleRate, "want a number from 0 to 1 (the share of success records kept)"}
 	}
 	r.SampleRate, r.SampleSuccesses = rate, rate < 1
 
-	r.ErrorTypes = nil
-	for _, t := range r.FailureErrorTypes {
+	for _, t := range e.FailureErrorTypes {
 		t = strings.TrimSpace(t)
 		if t == "" {
 			continue
 		}
 		if i := strings.IndexByte(t, '*'); i >= 0 && i != len(t)-1 {
-			return &Error{"DESTINATIONS_FAILURE_ERROR_TYPES", strings.Join(r.FailureErrorTypes, ","), "* is allowed only at the end of an error type, as a prefix match: " + t}
+			return &Error{"DESTINATIONS_FAILURE_ERROR_TYPES", strings.Join(e.FailureErrorTypes, ","), "* is allowed only at the end of an error type, as a prefix match: " + t}
 		}
 		r.ErrorTypes = append(r.ErrorTypes, t)
 	}
 
-	if r.Slow, err = targets("DESTINATIONS_ON_SLOW", r.OnSlow); err != nil {
+	if r.Slow, err = targets("DESTINATIONS_ON_SLOW", e.OnSlow); err != nil {
 		return err
 	}
-	r.SlowThreshold = 0
-	if s := strings.TrimSpace(r.SlowMS); s != "" {
+	if s := strings.TrimSpace(e.SlowMS); s != "" {
 		ms, err := strconv.ParseInt(s, 10, 64)
 		if err != nil || ms <= 0 || ms > math.MaxInt64/int64(time.Millisecond) {
-			return &Error{"DESTINATIONS_SLOW_MS", r.SlowMS, "want a whole number of milliseconds above 0"}
+			return &Error{"DESTINATIONS_SLOW_MS", e.SlowMS, "want a whole number of milliseconds above 0"}
 		}
 		r.SlowThreshold = time.Duration(ms) * time.Millisecond
 	}
 	if len(r.Slow) > 0 && r.SlowThreshold == 0 {
-		return &Error{"DESTINATIONS_SLOW_MS", r.SlowMS, "required when DESTINATIONS_ON_SLOW is set: the duration in milliseconds above which a success is slow"}
+		return &Error{"DESTINATIONS_SLOW_MS", e.SlowMS, "required when DESTINATIONS_ON_SLOW is set: the duration in milliseconds above which a success is slow"}
 	}
 
-	nonJSON, err := redact.ParseNonJSON(r.RedactNonJSON)
+	nonJSON, err := redact.ParseNonJSON(e.RedactNonJSON)
 	if err != nil {
-		return &Error{"DESTINATIONS_REDACT_NON_JSON", r.RedactNonJSON, err.Error()}
+		return &Error{"DESTINATIONS_REDACT_NON_JSON", e.RedactNonJSON, err.Error()}
 	}
-	red, err := redact.New(r.Redact, nonJSON)
+	red, err := redact.New(e.Redact, nonJSON)
 	if err != nil {
-		return &Error{"DESTINATIONS_REDACT", strings.Join(r.Redact, ","), err.Error()}
+		return &Error{"DESTINATIONS_REDACT", strings.Join(e.Redact, ","), err.Error()}
 	}
-	r.Redactor = nil
 	if red.Active() {
 		r.Redactor = red
 	}
 
 	request, response, none, given := false, false, false, false
-	for _, v := range r.Include {
+	for _, v := range e.Include {
 		switch strings.ToLower(strings.TrimSpace(v)) {
 		case "":
 			continue
@@ -95,13 +83,17 @@ func (r *Routing) derive() error {
 		case "none":
 			none = true
 		default:
-			return &Error{"DESTINATIONS_INCLUDE", strings.Join(r.Include, ","), "want request, response, request,response or none"}
+			return &Error{"DESTINATIONS_INCLUDE", strings.Join(e.Include, ","), "want request, response, request,response or none"}
 		}
 		given = true
 	}
 	if none && (request || response) {
-		return &Error{"DESTINATIONS_INCLUDE", strings.Join(r.Include, ","), "none leaves both payloads out: it cannot be combined with request or response"}
+		return &Error{"DESTINATIONS_INCLUDE", strings.Join(e.Include, ","), "none leaves both payloads out: it cannot be combined with request or response"}
 	}
 	r.OmitRequest, r.OmitResponse = given && !request, given && !response
+	r.WebhookSecret = e.WebhookSecret
+	if r.AddContext, err = strconv.ParseBool(strings.ToLower(strings.TrimSpace(e.AddContext))); err != nil {
+		return &Error{"DESTINATIONS_CONTEXT", e.AddContext, "want true or false"}
+	}
 	return nil
 }

@@ -139,7 +139,7 @@ func TestRoutingErrors(t *testing.T) {
 		{"non-JSON policy", map[string]string{"DESTINATIONS_REDACT_NON_JSON": "remove"}, "DESTINATIONS_REDACT_NON_JSON", "keep or drop"},
 		{"include unknown", map[string]string{"DESTINATIONS_INCLUDE": "request,headers"}, "DESTINATIONS_INCLUDE", "want request, response"},
 		{"include none and more", map[string]string{"DESTINATIONS_INCLUDE": "none,request"}, "DESTINATIONS_INCLUDE", "cannot be combined"},
-		{"context not a bool", map[string]string{"DESTINATIONS_CONTEXT": "yes please"}, "DESTINATIONS_CONTEXT", "bool"},
+		{"context not a bool", map[string]string{"DESTINATIONS_CONTEXT": "yes please"}, "DESTINATIONS_CONTEXT", "want true or false"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -7,7 +7,10 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"strconv"
 	"strings"
+
+	"github.com/lambda-destinations/lambda-destinations/agent/arn"
 )
 
 // Kind is the type of target a destination string names.
@@ -27,17 +30,8 @@ const (
 type Target struct {
 	Raw  string // as configured; used in logs
 	Kind Kind
-	ARN  ARN    // for the AWS kinds
-	URL  string // for webhooks
-}
-
-// ARN is an Amazon Resource Name split into its parts.
-type ARN struct {
-	Partition string
-	Service   string
-	Region    string
-	Account   string
-	Resource  string
+	ARN  arn.ARN // for the AWS kinds
+	URL  string  // for webhooks
 }
 
 // Name is the destination as logs and errors show it: a webhook's path and
@@ -50,21 +44,38 @@ func (t Target) Name() string {
 	return RedactURL(t.URL)
 }
 
-// RedactURL keeps a URL's scheme and host and marks what it leaves out.
+// RedactURL keeps a URL's scheme and host, and marks what it leaves out:
+// user information, path, query and fragment. The URL need not be well
+// formed, so that a malformed one is redacted too.
 func RedactURL(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return "(a webhook URL)"
+	scheme, rest, ok := strings.Cut(raw, "://")
+	if !ok {
+		scheme, rest = "", raw
 	}
-	name := u.Scheme + "://" + u.Host
-	if (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.User != nil {
-		name += "/…"
+	host, more := rest, ""
+	if i := strings.IndexAny(rest, "/?#"); i >= 0 {
+		host, more = rest[:i], rest[i:]
 	}
-	return name
+	cut := more != "" && more != "/"
+	if i := strings.LastIndexByte(host, '@'); i >= 0 {
+		host, cut = host[i+1:], true
+	}
+	if ok {
+		host = scheme + "://" + host
+	}
+	if cut {
+		host += "/…"
+	}
+	return host
 }
 
-func (a ARN) String() string {
-	return "arn:" + a.Partition + ":" + a.Service + ":" + a.Region + ":" + a.Account + ":" + a.Resource
+// Redact is a destination string as messages may show it: ARNs and stdout
+// whole, anything else as a URL, which RedactURL shortens.
+func Redact(s string) string {
+	if s == string(Stdout) || strings.HasPrefix(s, "arn:") {
+		return s
+	}
+	return RedactURL(s)
 }
 
 // Message is what is handed to a destination: the serialised record and
@@ -74,7 +85,7 @@ type Message struct {
 	Condition    string // "Success" or "Failure"
 	RequestID    string
 	FunctionARN  string // qualified, as in the record
-	FunctionName string
+	FunctionName string // "": the name in FunctionARN
 	TraceID      string
 	Attempt      int
 }
@@ -91,6 +102,8 @@ type Batcher interface {
 	// SendBatch returns one error per message, nil for those delivered;
 	// only the failed ones need sending again.
 	SendBatch(ctx context.Context, ms []Message) []error
+	// MaxBatch is the most messages one request takes.
+	MaxBatch() int
 }
 
 // Sizer is implemented by destinations whose service limits a message's size.
@@ -121,34 +134,56 @@ func Parse(s string) (Target, error) {
 	switch {
 	case s == "":
 		return t, errors.New("empty destination")
-	case s == "stdout":
-		t.Kind = Stdout
+	case strings.EqualFold(s, string(Stdout)):
+		t.Kind, t.Raw = Stdout, string(Stdout)
 		return t, nil
 	case strings.HasPrefix(s, "https://"), strings.HasPrefix(s, "http://"):
-		u, err := url.Parse(s)
-		if err != nil {
-			return t, fmt.Errorf("webhook %q: %w", s, err)
-		}
-		if u.Host == "" {
-			return t, fmt.Errorf("webhook %q has no host", s)
-		}
-		t.Kind, t.URL = Webhook, s
-		return t, nil
+		return parseWebhook(t)
 	case strings.HasPrefix(s, "arn:"):
 		return parseARN(t)
 	}
-	return t, fmt.Errorf("unknown destination %q: want an SQS, SNS, EventBridge bus, Lambda or S3 ARN, an http(s):// URL or stdout", s)
+	return t, fmt.Errorf("unknown destination %q: want an SQS, SNS, EventBridge bus, Lambda or S3 ARN, an http(s):// URL or stdout", Redact(s))
+}
+
+// parseWebhook checks a webhook URL. Its errors show the URL redacted: the
+// path of a webhook is often its secret.
+func parseWebhook(t Target) (Target, error) {
+	name := RedactURL(t.Raw)
+	u, err := url.Parse(t.Raw)
+	if err != nil {
+		return t, fmt.Errorf("malformed webhook URL %q: %s", name, urlProblem(err))
+	}
+	if u.Host == "" || u.Hostname() == "" {
+		return t, fmt.Errorf("webhook %q has no host", name)
+	}
+	if p := u.Port(); p != "" {
+		if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {
+			return t, fmt.Errorf("webhook %q: port %s is not a port number (1-65535)", name, p)
+		}
+	}
+	t.Kind, t.URL = Webhook, t.Raw
+	return t, nil
+}
+
+// urlProblem is what url.Parse found wrong, without the URL it repeats.
+// An invalid escape is named only: its text may be part of the path.
+func urlProblem(err error) string {
+	var ue *url.Error
+	if !errors.As(err, &ue) {
+		return err.Error()
+	}
+	var ee url.EscapeError
+	if errors.As(ue.Err, &ee) {
+		return "invalid %-escape"
+	}
+	return ue.Err.Error()
 }
 
 func parseARN(t Target) (Target, error) {
 	s := t.Raw
-	parts := strings.SplitN(s, ":", 6)
-	if len(parts) != 6 {
-		return t, fmt.Errorf("malformed ARN %q: want arn:PARTITION:SERVICE:REGION:ACCOUNT:RESOURCE", s)
-	}
-	a := ARN{Partition: parts[1], Service: parts[2], Region: parts[3], Account: parts[4], Resource: parts[5]}
-	if !strings.HasPrefix(a.Partition, "aws") {
-		return t, fmt.Errorf("malformed ARN %q: unknown partition %q", s, a.Partition)
+	a, err := arn.Parse(s)
+	if err != nil {
+		return t, err
 	}
 	t.ARN = a
 	regional := func(kind Kind) (Target, error) {
@@ -179,9 +214,8 @@ func parseARN(t Target) (Target, error) {
 		}
 		return regional(EventBridge)
 	case "lambda":
-		rest, ok := strings.CutPrefix(a.Resource, "function:")
-		fn := strings.Split(rest, ":")
-		if !ok || fn[0] == "" || len(fn) > 2 || (len(fn) == 2 && fn[1] == "") {
+		name, qualifier := a.FunctionName(), a.Qualifier()
+		if name == "" || strings.Contains(qualifier, ":") || strings.HasSuffix(a.Resource, ":") {
 			return t, fmt.Errorf("malformed lambda ARN %q: want arn:aws:lambda:REGION:ACCOUNT:function:NAME[:QUALIFIER]", s)
 		}
 		return regional(Lambda)
@@ -205,14 +239,4 @@ func isAccount(s string) bool {
 		}
 	}
 	return true
-}
-
-// FunctionName returns the name part of an unqualified or qualified function ARN,
-// or the string itself when it is not an ARN.
-func FunctionName(functionARN string) string {
-	parts := strings.Split(functionARN, ":")
-	if len(parts) >= 7 && parts[5] == "function" {
-		return parts[6]
-	}
-	return functionARN
 }

@@ -55,18 +55,6 @@ func TestParse(t *testing.T) {
 	}
 }
 
-func TestFunctionName(t *testing.T) {
-	for in, want := range map[string]string{
-		"arn:aws:lambda:us-east-1:123456789012:function:f:$LATEST": "f",
-		"arn:aws:lambda:us-east-1:123456789012:function:f":         "f",
-		"f": "f",
-	} {
-		if got := FunctionName(in); got != want {
-			t.Errorf("FunctionName(%q) = %q, want %q", in, got, want)
-		}
-	}
-}
-
 func TestName(t *testing.T) {
 	for in, want := range map[string]string{
 		"https://hooks.slack.com/services/T000/B000/SECRET": "https://hooks.slack.com/…",

@@ -5,6 +5,7 @@ package flush
 
 import (
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -20,11 +21,11 @@ const (
 	Background Strategy = "background"
 )
 
-// Parse reads a strategy name.
+// Parse reads a strategy name, in any letter case.
 func Parse(s string) (Strategy, error) {
-	switch Strategy(s) {
+	switch st := Strategy(strings.ToLower(strings.TrimSpace(s))); st {
 	case End, Background:
-		return Strategy(s), nil
+		return st, nil
 	}
 	return "", fmt.Errorf("unknown flush strategy %q: want end or background", s)
 }

@@ -34,12 +34,12 @@ func TestDecide(t *testing.T) {
 }
 
 func TestParse(t *testing.T) {
-	for _, s := range []string{"end", "background"} {
-		if got, err := Parse(s); err != nil || string(got) != s {
-			t.Errorf("Parse(%q) = %q, %v", s, got, err)
+	for s, want := range map[string]Strategy{"end": End, "background": Background, "END": End, " Background ": Background} {
+		if got, err := Parse(s); err != nil || got != want {
+			t.Errorf("Parse(%q) = %q, %v; want %q", s, got, err, want)
 		}
 	}
-	for _, s := range []string{"", "End", "async"} {
+	for _, s := range []string{"", "ending", "async"} {
 		if _, err := Parse(s); err == nil {
 			t.Errorf("Parse(%q) accepted", s)
 		}

@@ -70,6 +70,7 @@ func TestPayloadParts(t *testing.T) {
 		{"truncated JSON", invocation.Payload{Bytes: []byte(`{"a":"bcd`), Size: 100, Truncated: true}},
 		{"truncated inside a rune", invocation.Payload{Bytes: []byte("ab\xe2\x82\xac\xf0\x9f\x98"), Size: 100, Truncated: true}},
 		{"truncated, only a partial rune", invocation.Payload{Bytes: []byte("\xf0\x9f\x98"), Size: 100, Truncated: true}},
+		{"truncated, nothing kept", invocation.Payload{Size: 78, Truncated: true}},
 		{"truncated invalid UTF-8", invocation.Payload{Bytes: []byte("a\xffb\xe2\x82"), Size: 100, Truncated: true}},
 	}
 	for _, tt := range tests {

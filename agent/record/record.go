@@ -7,11 +7,11 @@ import (
 	"encoding/json"
 	"math/bits"
 	"strconv"
-	"strings"
 	"time"
 	"unicode/utf8"
 	"unsafe"
 
+	"github.com/lambda-destinations/lambda-destinations/agent/arn"
 	"github.com/lambda-destinations/lambda-destinations/agent/internal/jsonlex"
 	"github.com/lambda-destinations/lambda-destinations/agent/invocation"
 )
@@ -100,9 +100,12 @@ func Build(inv invocation.Invocation, fn Function) Record {
 	if version == "" {
 		version = "$LATEST"
 	}
-	arn := fn.ARN
-	if arn == "" {
-		arn = Unqualified(inv.InvokedFunctionARN)
+	functionARN := fn.ARN
+	if functionARN == "" {
+		functionARN = inv.InvokedFunctionARN
+		if a, err := arn.Parse(functionARN); err == nil {
+			functionARN = a.Unqualified().String()
+		}
 	}
 	end := inv.End
 	if end.IsZero() {
@@ -114,7 +117,7 @@ func Build(inv invocation.Invocation, fn Function) Record {
 		Timestamp: end.UTC().Format(TimeFormat),
 		RequestContext: RequestContext{
 			RequestID:              inv.RequestID,
-			FunctionARN:            arn + ":" + version,
+			FunctionARN:            functionARN + ":" + version,
 			Condition:              ConditionSuccess,
 			ApproximateInvokeCount: attempt,
 		},
@@ -139,7 +142,7 @@ func Build(inv invocation.Invocation, fn Function) Record {
 }
 
 // pending is a payload captured in parts, left for Marshal to embed, or
-// null when nothing of it is kept.
+// the payload itself when nothing of it is kept.
 func pending(p invocation.Payload) (*parts, json.RawMessage, *Truncation) {
 	kept := p.Len()
 	var trunc *Truncation
@@ -148,7 +151,7 @@ func pending(p invocation.Payload) (*parts, json.RawMessage, *Truncation) {
 		trunc = &Truncation{Size: p.Size, Kept: kept}
 	}
 	if kept == 0 {
-		return nil, json.RawMessage("null"), trunc
+		return nil, empty(trunc), trunc
 	}
 	return &parts{parts: p.Parts, kept: kept, truncated: p.Truncated}, nil, trunc
 }
@@ -350,7 +353,7 @@ func Payload(p invocation.Payload) (json.RawMessage, string, *Truncation) {
 		trunc = &Truncation{Size: p.Size, Kept: len(b)}
 	}
 	if len(b) == 0 {
-		return json.RawMessage("null"), "", trunc
+		return empty(trunc), "", trunc
 	}
 	if trunc == nil {
 		switch valid, compacted := scan(b); {
@@ -415,6 +418,16 @@ func appendParts(b []byte, p *parts) ([]byte, string) {
 	return AppendString(b, unsafe.String(unsafe.SliceData(joined), len(joined))), ""
 }
 
+// empty is a payload of no bytes: null when there were none, and the
+// empty string when none were kept, as a truncated payload is the string
+// of the bytes kept.
+func empty(trunc *Truncation) json.RawMessage {
+	if trunc != nil {
+		return json.RawMessage(`""`)
+	}
+	return json.RawMessage("null")
+}
+
 func quote(s string) json.RawMessage {
 	return AppendString(make([]byte, 0, len(s)+16), s)
 }
@@ -430,14 +443,4 @@ func trimPartialRune(b []byte) []byte {
 		}
 	}
 	return b
-}
-
-// Unqualified strips an alias or version from a function ARN:
-// arn:aws:lambda:REGION:ACCOUNT:function:NAME[:QUALIFIER].
-func Unqualified(functionARN string) string {
-	parts := strings.SplitN(functionARN, ":", 8)
-	if len(parts) >= 7 {
-		return strings.Join(parts[:7], ":")
-	}
-	return functionARN
 }

@@ -32,6 +32,10 @@ func TestPayload(t *testing.T) {
 			`"{\"a\":\"bcd"`, "", &Truncation{Size: 100, Kept: 9}},
 		{"truncated cut inside a rune", invocation.Payload{Bytes: []byte("ab\xe2\x82"), Size: 10, Truncated: true},
 			`"ab"`, "", &Truncation{Size: 10, Kept: 2}},
+		// DESTINATIONS_MAX_PAYLOAD_BYTES=0: the string of no bytes, not null.
+		{"nothing kept", invocation.Payload{Size: 78, Truncated: true}, `""`, "", &Truncation{Size: 78, Kept: 0}},
+		{"only a partial rune kept", invocation.Payload{Bytes: []byte("\xe2"), Size: 3, Truncated: true},
+			`""`, "", &Truncation{Size: 3, Kept: 0}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -98,19 +102,6 @@ func TestBuild(t *testing.T) {
 			t.Errorf("got %s", b)
 		}
 	})
-}
-
-func TestUnqualified(t *testing.T) {
-	for in, want := range map[string]string{
-		"arn:aws:lambda:us-east-1:123456789012:function:f":         "arn:aws:lambda:us-east-1:123456789012:function:f",
-		"arn:aws:lambda:us-east-1:123456789012:function:f:$LATEST": "arn:aws:lambda:us-east-1:123456789012:function:f",
-		"arn:aws-cn:lambda:cn-north-1:123456789012:function:f:12":  "arn:aws-cn:lambda:cn-north-1:123456789012:function:f",
-		"": "",
-	} {
-		if got := Unqualified(in); got != want {
-			t.Errorf("Unqualified(%q) = %q, want %q", in, got, want)
-		}
-	}
 }
 
 func BenchmarkBuildMarshal1KB(b *testing.B) {

@@ -7,7 +7,7 @@ import (
 
 	"github.com/lambda-destinations/lambda-destinations/agent/config"
 	"github.com/lambda-destinations/lambda-destinations/agent/destination"
-	awsdest "github.com/lambda-destinations/lambda-destinations/agent/destination/aws"
+	"github.com/lambda-destinations/lambda-destinations/agent/destination/awsdest"
 )
 
 // awsDestinations makes the SQS, SNS, EventBridge, Lambda and S3
@@ -46,11 +46,11 @@ func (a *awsDestinations) Overflow() (destination.Storer, error) {
 	}
 	d, err := a.New(*a.cfg.Overflow)
 	if err != nil {
-		return nil, &config.Error{Variable: "DESTINATIONS_OVERFLOW_BUCKET", Value: a.cfg.OverflowBucket, Reason: err.Error()}
+		return nil, &config.Error{Variable: "DESTINATIONS_OVERFLOW_BUCKET", Value: a.cfg.Overflow.Raw, Reason: err.Error()}
 	}
 	s, ok := d.(destination.Storer)
 	if !ok {
-		return nil, fmt.Errorf("overflow bucket %s cannot store records", a.cfg.OverflowBucket)
+		return nil, fmt.Errorf("overflow bucket %s cannot store records", a.cfg.Overflow.Raw)
 	}
 	return s, nil
 }

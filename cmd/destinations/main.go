@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strconv"
 	"syscall"
 	"time"
 
@@ -49,14 +50,14 @@ func run(ctx context.Context) error {
 	log := slog.New(slog.NewJSONHandler(os.Stderr, nil)).With("extension", "destinations")
 	name := filepath.Base(os.Args[0]) // Lambda wants the file name in /opt/extensions
 	client := extapi.NewClient(os.Getenv("AWS_LAMBDA_RUNTIME_API"))
+	mode := lifecycle.ModeOf(os.Getenv("AWS_LAMBDA_INITIALIZATION_TYPE"))
 
 	cfg, err := config.Load()
 	if err != nil {
-		return initError(ctx, log, client, name, lifecycle.ModeOf(os.Getenv("AWS_LAMBDA_INITIALIZATION_TYPE")), "Extension.ConfigInvalid", err)
+		return initError(ctx, log, client, name, mode, "Extension.ConfigInvalid", err)
 	}
-	log = slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: cfg.Level})).With("extension", "destinations")
+	log = slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: cfg.LogLevel})).With("extension", "destinations")
 
-	mode := lifecycle.ModeOf(os.Getenv("AWS_LAMBDA_INITIALIZATION_TYPE"))
 	if mode == lifecycle.Managed {
 		// Never frozen, many invocations at once: records go out as they come.
 		cfg.Flush = flush.Background
@@ -66,7 +67,7 @@ func run(ctx context.Context) error {
 	// The proxy listens before registering: Lambda starts the runtime as
 	// soon as every extension has registered.
 	var tracker *lifecycle.Tracker
-	runtime := runtimeproc.New(runtimeproc.PIDFile(cfg.Port), func() { tracker.RuntimeExited() }, log)
+	runtime := runtimeproc.New(runtimeproc.PIDFile(cfg.ProxyPort), func() { tracker.RuntimeExited() }, log)
 	defer runtime.Close()
 	tracker = lifecycle.NewTracker(lifecycle.TrackerOptions{
 		Managed: mode == lifecycle.Managed,
@@ -85,7 +86,7 @@ func run(ctx context.Context) error {
 	})
 	ln, err := px.Listen(cfg.ProxyAddress())
 	if err != nil {
-		err = &config.Error{Variable: "DESTINATIONS_PROXY_PORT", Value: cfg.ProxyPort, Reason: fmt.Sprintf("cannot listen: %v", err)}
+		err = &config.Error{Variable: "DESTINATIONS_PROXY_PORT", Value: strconv.Itoa(cfg.ProxyPort), Reason: fmt.Sprintf("cannot listen: %v", err)}
 		return initError(ctx, log, client, name, mode, "Extension.ConfigInvalid", err)
 	}
 	go func() {
@@ -103,7 +104,7 @@ func run(ctx context.Context) error {
 	// Runtime API, which only the end of its process then tells.
 	runtime.Start(initLimit)
 
-	if cfg.SAMLocal == "" {
+	if !cfg.SAMLocal {
 		go subscribeTelemetry(ctx, log, client, tracker, mode)
 	}
 
@@ -117,6 +118,11 @@ func run(ctx context.Context) error {
 		return initError(ctx, log, client, "", mode, "Extension.ConfigInvalid", err)
 	}
 	aws.Warm(ctx)
+	// Last in the init: a proxy that DESTINATIONS_RUNTIME_API chains to
+	// starts beside this extension and has had this init's time to listen.
+	if err := cfg.CheckRuntimeAPI(ctx); err != nil {
+		return initError(ctx, log, client, "", mode, "Extension.ConfigInvalid", err)
+	}
 	if !cfg.Records() {
 		log.Warn("no destinations configured: invocations pass through and nothing is recorded; set DESTINATIONS_ON_SUCCESS or DESTINATIONS_ON_FAILURE")
 	}

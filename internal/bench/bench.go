@@ -17,36 +17,10 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"slices"
 	"time"
 
 	"github.com/lambda-destinations/lambda-destinations/internal/receiver"
 	"github.com/lambda-destinations/lambda-destinations/internal/rie"
-)
-
-// Setups.
-const (
-	None    = "none"          // the function alone
-	Noop    = "noop"          // the function and the do-nothing extension
-	Layer   = "layer"         // the function through the layer, stdout destination
-	Webhook = "layer-webhook" // the same, delivering to a local webhook before /next
-	// Carry is the layer configured for records on failure only: a
-	// success goes through the proxy and makes no record. It tells what
-	// carrying the bodies costs, apart from delivering them.
-	Carry = "layer-onfailure"
-	// Relay is the do-nothing extension plus a byte-for-byte TCP relay the
-	// runtime goes through (./relayext): the floor of any Runtime API proxy.
-	Relay = "relay"
-	// Baseline is another build of the layer (another commit's), measured
-	// like Layer in the same run when Options.BaselineDir is set.
-	Baseline = "baseline"
-)
-
-// Extension executables inside the layers, as the emulator starts them.
-const (
-	LayerExtension = "/opt/extensions/destinations"
-	NoopExtension  = "/opt/extensions/noop"
-	RelayExtension = "/opt/extensions/relay"
 )
 
 // Options configure a run. Zero counts take the defaults of Defaults.
@@ -190,61 +164,14 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	return rep, nil
 }
 
-// options configure the emulator of a setup.
-func (r *runner) options(setup string) rie.Options {
-	o := rie.Options{
-		TaskRoot: filepath.Dir(r.o.Function),
-		Command:  []string{r.o.Function},
-		Timeout:  30 * time.Second,
-		Env:      map[string]string{},
-		// The log pipe is drained as Lambda's is, without keeping every
-		// record: 5 MiB records by the hundred would otherwise stall the
-		// harness, and the layer writing them with it.
-		KeepOutput: 1 << 20,
-	}
-	switch setup {
-	case Noop:
-		o.LayerDir = r.o.NoopDir
-	case Relay:
-		o.LayerDir = r.o.RelayDir
-		o.Command = []string{"/opt/destinations-wrapper", r.o.Function}
-	case Layer, Webhook, Baseline, Carry:
-		o.LayerDir = r.o.LayerDir
-		if setup == Baseline {
-			o.LayerDir = r.o.BaselineDir
-		}
-		o.Command = []string{"/opt/destinations-wrapper", r.o.Function}
-		o.Env["DESTINATIONS_ON_SUCCESS"] = "stdout"
-		o.Env["DESTINATIONS_ON_FAILURE"] = "stdout"
-		o.Env["DESTINATIONS_FLUSH"] = "end"
-		switch setup {
-		case Webhook:
-			o.Env["DESTINATIONS_ON_SUCCESS"] = r.hook.URL() + "/success"
-		case Carry:
-			delete(o.Env, "DESTINATIONS_ON_SUCCESS")
-		}
-	}
-	return o
-}
-
-func (r *runner) start(ctx context.Context, setup string) (*emulator, error) {
-	o := r.options(setup)
+func (r *runner) start(ctx context.Context, s setup) (*emulator, error) {
 	sctx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
-	e, err := rie.Start(sctx, o)
+	e, err := rie.Start(sctx, r.options(s))
 	if err != nil {
-		return nil, fmt.Errorf("setup %s: %w", setup, err)
+		return nil, fmt.Errorf("setup %s: %w", s.name, err)
 	}
-	em := &emulator{name: setup, e: e}
-	switch setup {
-	case Noop:
-		em.ext = NoopExtension
-	case Relay:
-		em.ext = RelayExtension
-	case Layer, Webhook, Baseline, Carry:
-		em.ext = LayerExtension
-	}
-	return em, nil
+	return &emulator{name: s.name, e: e, ext: s.ext}, nil
 }
 
 func (r *runner) stopAll() {
@@ -299,29 +226,17 @@ func (r *runner) memory(em *emulator) (Memory, error) {
 	return m, nil
 }
 
-// with adds Relay after Noop and Baseline at the end, when they are set.
-func (r *runner) with(setups ...string) []string {
-	if r.o.RelayDir != "" {
-		i := slices.Index(setups, Noop) + 1
-		setups = slices.Insert(slices.Clone(setups), i, Relay)
-	}
-	if r.o.BaselineDir != "" {
-		setups = append(setups, Baseline)
-	}
-	return setups
-}
-
-// rotate returns names starting at i modulo their count: each setup takes
-// each position in turn.
-func rotate(names []string, i int) []string {
-	i %= len(names)
-	return append(append([]string{}, names[i:]...), names[:i]...)
+// rotate returns the setups starting at i modulo their count: each setup
+// takes each position in turn.
+func rotate[T any](ss []T, i int) []T {
+	i %= len(ss)
+	return append(append([]T{}, ss[i:]...), ss[:i]...)
 }
 
 // coldStarts starts a fresh emulator per setup and round, in turn, and
 // reads the duration of the init phase of its first invocation.
 func (r *runner) coldStarts(ctx context.Context, rep *Report) error {
-	setups := r.with(None, Noop, Layer)
+	setups := r.in(coldStarts)
 	initMs := map[string][]float64{}
 	first := map[string][]time.Duration{}
 	for i := range r.o.ColdStarts {
@@ -345,16 +260,16 @@ func (r *runner) coldStarts(ctx context.Context, rep *Report) error {
 				err = serr
 			}
 			if err != nil {
-				return fmt.Errorf("cold start of %s: %w", s, err)
+				return fmt.Errorf("cold start of %s: %w", s.name, err)
 			}
-			initMs[s] = append(initMs[s], d)
-			first[s] = append(first[s], lat)
+			initMs[s.name] = append(initMs[s.name], d)
+			first[s.name] = append(first[s.name], lat)
 		}
 	}
 	for _, s := range setups {
-		st := rep.setup(s)
-		st.InitDuration = SummarizeMs(initMs[s])
-		st.FirstInvoke = Summarize(first[s])
+		st := rep.setup(s.name)
+		st.InitDuration = SummarizeMs(initMs[s.name])
+		st.FirstInvoke = Summarize(first[s.name])
 	}
 	return nil
 }
@@ -362,45 +277,48 @@ func (r *runner) coldStarts(ctx context.Context, rep *Report) error {
 // warm starts one emulator per setup and measures sequential 1 KB
 // invocations, the setups taking turns invocation by invocation.
 func (r *runner) warm(ctx context.Context, rep *Report) error {
-	setups := r.with(None, Noop, Layer, Carry, Webhook)
+	setups := r.in(warm)
 	for _, s := range setups {
 		em, err := r.start(ctx, s)
 		if err != nil {
 			return err
 		}
-		r.emus[s] = em
+		r.emus[s.name] = em
 	}
 	fmt.Fprintf(r.progress, "warming up: %d invocations per setup\n", r.o.Warmup)
 	for i := range r.o.Warmup {
 		for _, s := range rotate(setups, i) {
-			if _, err := r.invoke(ctx, r.emus[s], r.event, len(r.event)); err != nil {
+			if _, err := r.invoke(ctx, r.emus[s.name], r.event, len(r.event)); err != nil {
 				return err
 			}
 		}
 	}
-	for _, s := range setups[1:] {
-		m, err := r.memory(r.emus[s])
+	for _, s := range setups {
+		if s.ext == "" {
+			continue
+		}
+		m, err := r.memory(r.emus[s.name])
 		if err != nil {
 			return err
 		}
-		rep.setup(s).Idle = &m
+		rep.setup(s.name).Idle = &m
 	}
 	fmt.Fprintf(r.progress, "latency: %d sequential 1 KB invocations per setup, alternating\n", r.o.Invocations)
 	lat := map[string][]time.Duration{}
 	for i := range r.o.Invocations {
 		for _, s := range rotate(setups, i) {
-			d, err := r.invoke(ctx, r.emus[s], r.event, len(r.event))
+			d, err := r.invoke(ctx, r.emus[s.name], r.event, len(r.event))
 			if err != nil {
 				return err
 			}
-			lat[s] = append(lat[s], d)
+			lat[s.name] = append(lat[s.name], d)
 		}
 	}
 	if got := len(r.hook.Received()); got < r.emus[Webhook].calls {
 		return fmt.Errorf("setup %s: the webhook received %d records for %d invocations", Webhook, got, r.emus[Webhook].calls)
 	}
 	for _, s := range setups {
-		rep.setup(s).Latency = Summarize(lat[s])
+		rep.setup(s.name).Latency = Summarize(lat[s.name])
 	}
 	return nil
 }
@@ -440,10 +358,13 @@ func (r *runner) growth(ctx context.Context, rep *Report) error {
 // largeResponses measures large responses, the setups taking turns, and
 // the extensions' peak memory while they carry them.
 func (r *runner) largeResponses(ctx context.Context, rep *Report) error {
-	setups := r.with(None, Noop, Layer, Carry)
+	setups := r.in(large)
 	before := map[string]Memory{}
-	for _, s := range setups[1:] {
-		em := r.emus[s]
+	for _, s := range setups {
+		if s.ext == "" {
+			continue
+		}
+		em := r.emus[s.name]
 		if _, err := r.memory(em); err != nil {
 			return err
 		}
@@ -454,30 +375,31 @@ func (r *runner) largeResponses(ctx context.Context, rep *Report) error {
 		if err != nil {
 			return err
 		}
-		before[s] = m
+		before[s.name] = m
 	}
 	fmt.Fprintf(r.progress, "large responses: %d invocations of %d bytes per setup, alternating\n", r.o.Large, r.o.LargeBytes)
 	lat := map[string][]time.Duration{}
 	for i := range r.o.Large {
 		for _, s := range rotate(setups, i) {
-			d, err := r.invoke(ctx, r.emus[s], r.large, r.o.LargeBytes)
+			d, err := r.invoke(ctx, r.emus[s.name], r.large, r.o.LargeBytes)
 			if err != nil {
 				return err
 			}
-			lat[s] = append(lat[s], d)
+			lat[s.name] = append(lat[s.name], d)
 		}
 	}
 	for _, s := range setups {
-		st := rep.setup(s)
-		st.LargeLatency = Summarize(lat[s])
-		if s == None {
+		st := rep.setup(s.name)
+		st.LargeLatency = Summarize(lat[s.name])
+		if s.ext == "" {
 			continue
 		}
-		after, err := r.memory(r.emus[s])
+		after, err := r.memory(r.emus[s.name])
 		if err != nil {
 			return err
 		}
-		st.LargeMemory = &LargeMemory{Before: before[s], After: after, AddedPeakKiB: after.HWM - before[s].RSS}
+		b := before[s.name]
+		st.LargeMemory = &LargeMemory{Before: b, After: after, AddedPeakKiB: after.HWM - b.RSS}
 	}
 	return nil
 }

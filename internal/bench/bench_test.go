@@ -142,6 +142,57 @@ func TestRotate(t *testing.T) {
 	}
 }
 
+func TestSetupsIn(t *testing.T) {
+	base := Options{LayerDir: "layer", NoopDir: "noop"}
+	more := Options{LayerDir: "layer", NoopDir: "noop", RelayDir: "relay", BaselineDir: "baseline"}
+	tests := []struct {
+		o    Options
+		p    phase
+		want string
+	}{
+		{base, coldStarts, "none noop layer"},
+		{base, warm, "none noop layer layer-onfailure layer-webhook"},
+		{base, large, "none noop layer layer-onfailure"},
+		{more, coldStarts, "none noop relay layer baseline"},
+		{more, warm, "none noop relay layer layer-onfailure layer-webhook baseline"},
+	}
+	for _, tt := range tests {
+		r := &runner{o: tt.o}
+		var got []string
+		for _, s := range r.in(tt.p) {
+			got = append(got, s.name)
+		}
+		if strings.Join(got, " ") != tt.want {
+			t.Errorf("in(%d) with %+v = %v, want %s", tt.p, tt.o, got, tt.want)
+		}
+	}
+}
+
+func TestSetupOptions(t *testing.T) {
+	r := &runner{o: Options{LayerDir: "/l", NoopDir: "/n", RelayDir: "/r", Function: "/task/fn"}}
+	byName := map[string]setup{}
+	for _, s := range setups {
+		byName[s.name] = s
+	}
+	tests := []struct {
+		name, layer, command, success, failure string
+	}{
+		{None, "", "/task/fn", "", ""},
+		{Noop, "/n", "/task/fn", "", ""},
+		{Relay, "/r", "/opt/destinations-wrapper /task/fn", "", ""},
+		{Layer, "/l", "/opt/destinations-wrapper /task/fn", "stdout", "stdout"},
+		{Carry, "/l", "/opt/destinations-wrapper /task/fn", "", "stdout"},
+		{Webhook, "/l", "/opt/destinations-wrapper /task/fn", "/success", "stdout"},
+	}
+	for _, tt := range tests {
+		o := r.options(byName[tt.name])
+		if o.LayerDir != tt.layer || strings.Join(o.Command, " ") != tt.command || o.TaskRoot != "/task" ||
+			o.Env["DESTINATIONS_ON_SUCCESS"] != tt.success || o.Env["DESTINATIONS_ON_FAILURE"] != tt.failure {
+			t.Errorf("%s: %+v", tt.name, o)
+		}
+	}
+}
+
 // report is a report with made-up numbers; lat is the layer's 1 KB median.
 func report(lat float64) *Report {
 	r := &Report{Settings: Settings{Invocations: 500, LargeBytes: 5 << 20, EventBytes: 1 << 10, Budgets: DefaultBudgets}}

@@ -21,7 +21,7 @@ var GoTargets = []GoTarget{
 	{"./extension/proxy", "."},
 	{"./agent/destination/stdout", "."},
 	{"./agent/destination/webhook", "."},
-	{"./agent/destination/aws", "BenchmarkBuild"},
+	{"./agent/destination/awsdest", "BenchmarkBuild"},
 }
 
 // RunGoBench runs the targets' benchmarks on one core (-cpu 1) in the module

@@ -289,23 +289,21 @@ func (r *Report) WriteTable(w io.Writer) error {
 	m := r.Machine
 	p("lambda-destinations bench, %s, commit %s\n", r.Time, orDash(r.Commit))
 	p("machine: %s, %d CPUs, %s/%s, Linux %s, %s\n", orDash(m.CPU), m.CPUs, m.OS, m.Arch, orDash(m.Kernel), m.Go)
-	p("setups: none = the function alone; noop = with a do-nothing extension; layer = through this layer (stdout destination);\n")
-	p("        layer-onfailure = through this layer with records on failure only: successes are carried, not recorded\n")
-	p("        layer-webhook = through this layer delivering to a local webhook before /next (DESTINATIONS_FLUSH=end)\n")
-	if r.Setup(Relay) != nil {
-		p("        relay = the do-nothing extension plus a byte-for-byte TCP relay the runtime goes through: the floor of any proxy\n")
-	}
-	if r.Setup(Baseline) != nil {
-		p("        baseline = another build of the layer (-baseline), like layer\n")
+	p("setups:\n")
+	for _, s := range setups {
+		if r.Setup(s.name) != nil {
+			p("  %s = %s\n", s.name, s.about)
+		}
 	}
 	p("\n")
 	noop := r.Setup(Noop)
 
-	table := func(title string, get func(*Setup) *Summary, setups ...string) {
+	table := func(title string, get func(*Setup) *Summary) {
 		p("%s\n", title)
 		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 		fmt.Fprintln(tw, "setup\tn\tmedian\tp90\tp99\tmax\tmedian vs noop\tp99 vs noop\t")
-		for _, name := range setups {
+		for _, st := range setups {
+			name := st.name
 			s := r.Setup(name)
 			if s == nil || get(s) == nil {
 				continue
@@ -326,18 +324,19 @@ func (r *Report) WriteTable(w io.Writer) error {
 		p("\n")
 	}
 	table(fmt.Sprintf("caller latency, ms: %d sequential invocations, %s event and response", r.Settings.Invocations, humanBytes(int64(r.Settings.EventBytes))),
-		func(s *Setup) *Summary { return s.Latency }, None, Noop, Relay, Layer, Carry, Webhook, Baseline)
+		func(s *Setup) *Summary { return s.Latency })
 	table(fmt.Sprintf("caller latency, ms: %s response (%d invocations)", humanBytes(int64(r.Settings.LargeBytes)), r.Settings.Large),
-		func(s *Setup) *Summary { return s.LargeLatency }, None, Noop, Relay, Layer, Carry, Baseline)
+		func(s *Setup) *Summary { return s.LargeLatency })
 	table(fmt.Sprintf("cold start, ms: the emulator's INIT REPORT durationMs (%d fresh emulators per setup)", r.Settings.ColdStarts),
-		func(s *Setup) *Summary { return s.InitDuration }, None, Noop, Relay, Layer, Baseline)
+		func(s *Setup) *Summary { return s.InitDuration })
 	table("cold start, ms: the caller's latency of the first invocation",
-		func(s *Setup) *Summary { return s.FirstInvoke }, None, Noop, Relay, Layer, Baseline)
+		func(s *Setup) *Summary { return s.FirstInvoke })
 
 	p("extension memory, MiB (VmRSS / VmHWM of the extension process)\n")
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintf(tw, "setup\tidle RSS\tbefore %s\tpeak during\tadded peak\tadded peak / body\t\n", humanBytes(int64(r.Settings.LargeBytes)))
-	for _, name := range []string{Noop, Relay, Layer, Carry, Webhook, Baseline} {
+	for _, st := range setups {
+		name := st.name
 		s := r.Setup(name)
 		if s == nil || s.Idle == nil {
 			continue

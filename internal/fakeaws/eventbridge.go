@@ -10,7 +10,7 @@ import (
 // NewEventBridge starts a fake EventBridge: PutEvents in AWS JSON 1.1.
 func NewEventBridge(tb testing.TB) *Server {
 	tb.Helper()
-	return newServer(tb, busFake{})
+	return newServer(tb, busFake{}, busFaults)
 }
 
 type busFake struct{}
@@ -56,20 +56,14 @@ func (busFake) decode(r *http.Request, body []byte) (Call, error) {
 	return c, nil
 }
 
-func (busFake) fault(f Fault) wireError {
-	switch f {
-	case Throttle:
-		return wireError{status: 400, code: "ThrottlingException", message: "Rate exceeded", sender: true}
-	case ServerError:
-		return wireError{status: 500, code: "InternalException", message: "Internal service error"}
-	case TooLarge:
-		return wireError{status: 400, code: "ValidationException", message: "Total size of the entries in the request is over the limit.", sender: true}
-	case NotFound:
-		return wireError{status: 400, code: "ResourceNotFoundException", message: "Event bus does not exist.", sender: true}
-	case AccessDenied:
-		return wireError{status: 400, code: "AccessDeniedException", message: "User is not authorized to perform: events:PutEvents", sender: true}
-	}
-	return wireError{status: 400, code: "InvalidSignatureException", message: "The request signature we calculated does not match the signature you provided", sender: true}
+// busFaults is how EventBridge spells each fault.
+var busFaults = &faultTable{
+	Throttle:     {status: 400, code: "ThrottlingException", message: "Rate exceeded", sender: true},
+	ServerError:  {status: 500, code: "InternalException", message: "Internal service error"},
+	TooLarge:     {status: 400, code: "ValidationException", message: "Total size of the entries in the request is over the limit.", sender: true},
+	NotFound:     {status: 400, code: "ResourceNotFoundException", message: "Event bus does not exist.", sender: true},
+	AccessDenied: {status: 400, code: "AccessDeniedException", message: "User is not authorized to perform: events:PutEvents", sender: true},
+	badSignature: {status: 400, code: "InvalidSignatureException", message: "The request signature we calculated does not match the signature you provided", sender: true},
 }
 
 // busEntryFault is how a failed entry of a 200 answer spells f.

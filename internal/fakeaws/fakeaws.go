@@ -52,6 +52,42 @@ const (
 	badSignature                  // the Authorization header does not check out
 )
 
+// faultTable is how a service spells each Fault: one entry for every one.
+type faultTable [badSignature + 1]wireError
+
+// faultQueue holds the whole-request faults asked for and not yet produced.
+type faultQueue struct {
+	mu   sync.Mutex
+	next []Fault
+}
+
+// FailNext makes the next n requests fail as a whole with f.
+func (q *faultQueue) FailNext(f Fault, n int) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	for range n {
+		q.next = append(q.next, f)
+	}
+}
+
+// take returns the next fault to produce, 0 for none.
+func (q *faultQueue) take() Fault {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if len(q.next) == 0 {
+		return 0
+	}
+	f := q.next[0]
+	q.next = q.next[1:]
+	return f
+}
+
+func (q *faultQueue) reset() {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.next = nil
+}
+
 func (f Fault) String() string {
 	switch f {
 	case Throttle:
@@ -139,7 +175,6 @@ type service interface {
 	signingName() string
 	decode(r *http.Request, body []byte) (Call, error)
 	batch(op string) bool // whether op answers per entry
-	fault(f Fault) wireError
 	writeError(w http.ResponseWriter, e wireError)
 	answer(s *Server, w http.ResponseWriter, c Call, failed map[int]wireError)
 }
@@ -147,21 +182,22 @@ type service interface {
 // Server is a fake service on 127.0.0.1 and a free port.
 type Server struct {
 	URL string
+	faultQueue
 
-	tb  testing.TB
-	svc service
-	srv *httptest.Server
+	tb     testing.TB
+	svc    service
+	faults *faultTable
+	srv    *httptest.Server
 
 	mu      sync.Mutex
 	calls   []Call
-	faults  []Fault
 	entries map[int]Fault
 	seq     int
 }
 
-func newServer(tb testing.TB, svc service) *Server {
+func newServer(tb testing.TB, svc service, faults *faultTable) *Server {
 	tb.Helper()
-	s := &Server{tb: tb, svc: svc}
+	s := &Server{tb: tb, svc: svc, faults: faults}
 	// Set up before serving: requests from another process (through a
 	// proxy) give the race detector no happens-before edge.
 	s.srv = httptest.NewUnstartedServer(http.HandlerFunc(s.serve))
@@ -183,18 +219,10 @@ func (s *Server) Calls() []Call {
 
 // Reset forgets the calls and the pending faults.
 func (s *Server) Reset() {
+	s.faultQueue.reset()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.calls, s.faults, s.entries = nil, nil, nil
-}
-
-// FailNext makes the next n requests fail as a whole with f.
-func (s *Server) FailNext(f Fault, n int) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for range n {
-		s.faults = append(s.faults, f)
-	}
+	s.calls, s.entries = nil, nil
 }
 
 // FailEntries makes the next batch request (SendMessageBatch, PublishBatch,
@@ -227,12 +255,9 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	c.Service, c.Method, c.Path, c.RawPath, c.Query, c.Header, c.Auth = s.svc.signingName(), r.Method, r.URL.Path, r.URL.EscapedPath(), r.URL.Query(), r.Header.Clone(), auth
 
+	fault := s.take()
 	s.mu.Lock()
 	s.calls = append(s.calls, c)
-	var fault Fault
-	if len(s.faults) > 0 {
-		fault, s.faults = s.faults[0], s.faults[1:]
-	}
 	var entryFaults map[int]Fault
 	if fault == 0 && s.svc.batch(c.Operation) {
 		entryFaults, s.entries = s.entries, nil
@@ -241,15 +266,15 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 
 	switch {
 	case !auth.Valid:
-		e := s.svc.fault(badSignature)
+		e := s.faults[badSignature]
 		e.message += ": " + auth.Problem
 		s.svc.writeError(w, e)
 	case fault != 0:
-		s.svc.writeError(w, s.svc.fault(fault))
+		s.svc.writeError(w, s.faults[fault])
 	default:
 		failed := make(map[int]wireError, len(entryFaults))
 		for k, f := range entryFaults {
-			failed[k] = s.svc.fault(f)
+			failed[k] = s.faults[f]
 		}
 		s.svc.answer(s, w, c, failed)
 	}

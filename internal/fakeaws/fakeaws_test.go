@@ -228,3 +228,14 @@ func TestS3SignatureCheck(t *testing.T) {
 		})
 	}
 }
+
+// Every fake spells every fault: a fault left out would answer 0.
+func TestFaultTablesComplete(t *testing.T) {
+	for name, table := range map[string]*faultTable{"sqs": sqsFaults, "sns": snsFaults, "events": busFaults, "lambda": lambdaFaults, "s3": s3Faults} {
+		for f := Throttle; f <= badSignature; f++ {
+			if e := table[f]; e.status < 400 || e.code == "" || e.message == "" {
+				t.Errorf("%s: %s is %+v", name, f, e)
+			}
+		}
+	}
+}

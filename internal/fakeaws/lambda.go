@@ -13,7 +13,7 @@ import (
 // qualifier are in Call.Header and Call.Query.
 func NewLambda(tb testing.TB) *Server {
 	tb.Helper()
-	return newServer(tb, lambdaFake{})
+	return newServer(tb, lambdaFake{}, lambdaFaults)
 }
 
 type lambdaFake struct{}
@@ -36,20 +36,14 @@ func (lambdaFake) decode(r *http.Request, body []byte) (Call, error) {
 	return Call{Operation: "Invoke", Target: name, Entries: []Entry{{Body: string(body)}}}, nil
 }
 
-func (lambdaFake) fault(f Fault) wireError {
-	switch f {
-	case Throttle:
-		return wireError{status: 429, code: "TooManyRequestsException", message: "Rate Exceeded.", sender: true}
-	case ServerError:
-		return wireError{status: 500, code: "ServiceException", message: "Internal error"}
-	case TooLarge:
-		return wireError{status: 413, code: "RequestTooLargeException", message: "Request must be smaller than 1048576 bytes for the Invoke operation", sender: true}
-	case NotFound:
-		return wireError{status: 404, code: "ResourceNotFoundException", message: "Function not found", sender: true}
-	case AccessDenied:
-		return wireError{status: 403, code: "AccessDeniedException", message: "User is not authorized to perform: lambda:InvokeFunction", sender: true}
-	}
-	return wireError{status: 403, code: "InvalidSignatureException", message: "The request signature we calculated does not match the signature you provided", sender: true}
+// lambdaFaults is how Lambda spells each fault.
+var lambdaFaults = &faultTable{
+	Throttle:     {status: 429, code: "TooManyRequestsException", message: "Rate Exceeded.", sender: true},
+	ServerError:  {status: 500, code: "ServiceException", message: "Internal error"},
+	TooLarge:     {status: 413, code: "RequestTooLargeException", message: "Request must be smaller than 1048576 bytes for the Invoke operation", sender: true},
+	NotFound:     {status: 404, code: "ResourceNotFoundException", message: "Function not found", sender: true},
+	AccessDenied: {status: 403, code: "AccessDeniedException", message: "User is not authorized to perform: lambda:InvokeFunction", sender: true},
+	badSignature: {status: 403, code: "InvalidSignatureException", message: "The request signature we calculated does not match the signature you provided", sender: true},
 }
 
 func (lambdaFake) writeError(w http.ResponseWriter, e wireError) {

@@ -23,12 +23,12 @@ import (
 type S3 struct {
 	URL     string
 	Backend *s3mem.Backend
+	faultQueue
 
 	s3 http.Handler
 
-	mu     sync.Mutex
-	calls  []Call
-	faults []Fault
+	mu    sync.Mutex
+	calls []Call
 }
 
 // NewS3 starts an S3 server holding the given (empty) buckets.
@@ -56,15 +56,6 @@ func (s *S3) Calls() []Call {
 	return slices.Clone(s.calls)
 }
 
-// FailNext makes the next n requests fail with f.
-func (s *S3) FailNext(f Fault, n int) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for range n {
-		s.faults = append(s.faults, f)
-	}
-}
-
 func (s *S3) serve(w http.ResponseWriter, r *http.Request) {
 	body, err := io.ReadAll(r.Body)
 	if err != nil {
@@ -79,40 +70,31 @@ func (s *S3) serve(w http.ResponseWriter, r *http.Request) {
 		c.Operation = "PutObject"
 		c.Entries = []Entry{{Key: key, Body: string(body)}}
 	}
+	fault := s.take()
 	s.mu.Lock()
 	s.calls = append(s.calls, c)
-	var fault Fault
-	if len(s.faults) > 0 {
-		fault, s.faults = s.faults[0], s.faults[1:]
-	}
 	s.mu.Unlock()
 	switch {
 	case !c.Auth.Valid:
-		e := s3Fault(badSignature)
+		e := s3Faults[badSignature]
 		e.message += ": " + c.Auth.Problem
 		writeS3Error(w, e)
 	case fault != 0:
-		writeS3Error(w, s3Fault(fault))
+		writeS3Error(w, s3Faults[fault])
 	default:
 		r.Body = io.NopCloser(bytes.NewReader(body))
 		s.s3.ServeHTTP(w, r)
 	}
 }
 
-func s3Fault(f Fault) wireError {
-	switch f {
-	case Throttle:
-		return wireError{status: 503, code: "SlowDown", message: "Please reduce your request rate."}
-	case ServerError:
-		return wireError{status: 500, code: "InternalError", message: "We encountered an internal error. Please try again."}
-	case TooLarge:
-		return wireError{status: 400, code: "EntityTooLarge", message: "Your proposed upload exceeds the maximum allowed object size."}
-	case NotFound:
-		return wireError{status: 404, code: "NoSuchBucket", message: "The specified bucket does not exist"}
-	case AccessDenied:
-		return wireError{status: 403, code: "AccessDenied", message: "Access Denied"}
-	}
-	return wireError{status: 403, code: "SignatureDoesNotMatch", message: "The request signature we calculated does not match the signature you provided."}
+// s3Faults is how S3 spells each fault.
+var s3Faults = &faultTable{
+	Throttle:     {status: 503, code: "SlowDown", message: "Please reduce your request rate."},
+	ServerError:  {status: 500, code: "InternalError", message: "We encountered an internal error. Please try again."},
+	TooLarge:     {status: 400, code: "EntityTooLarge", message: "Your proposed upload exceeds the maximum allowed object size."},
+	NotFound:     {status: 404, code: "NoSuchBucket", message: "The specified bucket does not exist"},
+	AccessDenied: {status: 403, code: "AccessDenied", message: "Access Denied"},
+	badSignature: {status: 403, code: "SignatureDoesNotMatch", message: "The request signature we calculated does not match the signature you provided."},
 }
 
 func writeS3Error(w http.ResponseWriter, e wireError) {

@@ -15,7 +15,7 @@ import (
 // protocol, answered in XML.
 func NewSNS(tb testing.TB) *Server {
 	tb.Helper()
-	return newServer(tb, snsFake{})
+	return newServer(tb, snsFake{}, snsFaults)
 }
 
 type snsFake struct{}
@@ -110,20 +110,14 @@ func snsEntry(f *form, prefix string) Entry {
 	return e
 }
 
-func (snsFake) fault(f Fault) wireError {
-	switch f {
-	case Throttle:
-		return wireError{status: 429, code: "Throttled", message: "Rate exceeded", sender: true}
-	case ServerError:
-		return wireError{status: 500, code: "InternalError", message: "Internal error"}
-	case TooLarge:
-		return wireError{status: 400, code: "InvalidParameter", message: "Invalid parameter: Message too long", sender: true}
-	case NotFound:
-		return wireError{status: 404, code: "NotFound", message: "Topic does not exist", sender: true}
-	case AccessDenied:
-		return wireError{status: 403, code: "AuthorizationError", message: "User is not authorized to perform: SNS:Publish", sender: true}
-	}
-	return wireError{status: 403, code: "SignatureDoesNotMatch", message: "The request signature we calculated does not match the signature you provided", sender: true}
+// snsFaults is how SNS spells each fault.
+var snsFaults = &faultTable{
+	Throttle:     {status: 429, code: "Throttled", message: "Rate exceeded", sender: true},
+	ServerError:  {status: 500, code: "InternalError", message: "Internal error"},
+	TooLarge:     {status: 400, code: "InvalidParameter", message: "Invalid parameter: Message too long", sender: true},
+	NotFound:     {status: 404, code: "NotFound", message: "Topic does not exist", sender: true},
+	AccessDenied: {status: 403, code: "AuthorizationError", message: "User is not authorized to perform: SNS:Publish", sender: true},
+	badSignature: {status: 403, code: "SignatureDoesNotMatch", message: "The request signature we calculated does not match the signature you provided", sender: true},
 }
 
 func (snsFake) writeError(w http.ResponseWriter, e wireError) {

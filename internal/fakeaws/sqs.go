@@ -13,7 +13,7 @@ import (
 // 1.0, answered with the MD5 digests the SDK checks.
 func NewSQS(tb testing.TB) *Server {
 	tb.Helper()
-	return newServer(tb, sqsFake{})
+	return newServer(tb, sqsFake{}, sqsFaults)
 }
 
 type sqsFake struct{}
@@ -92,25 +92,19 @@ func sqsEntry(m sqsMessage) Entry {
 	}
 }
 
-func (sqsFake) fault(f Fault) wireError {
-	switch f {
-	case Throttle:
-		// SQS throttles with a 403: a test that 4xx alone is not permanent.
-		return wireError{403, "RequestThrottled", "RequestThrottled", "Rate exceeded", true}
-	case ServerError:
-		return wireError{500, "InternalError", "InternalError", "We encountered an internal error. Please try again.", false}
-	case TooLarge:
-		return wireError{400, "com.amazon.coral.validate#ValidationException", "InvalidParameterValue",
-			"One or more parameters are invalid. Reason: Message must be shorter than 262144 bytes.", true}
-	case NotFound:
-		return wireError{400, "com.amazonaws.sqs#QueueDoesNotExist", "AWS.SimpleQueueService.NonExistentQueue",
-			"The specified queue does not exist.", true}
-	case AccessDenied:
-		return wireError{403, "com.amazon.coral.service#AccessDeniedException", "AccessDenied",
-			"User is not authorized to perform: sqs:sendmessage", true}
-	}
-	return wireError{403, "com.amazon.coral.service#InvalidSignatureException", "InvalidClientTokenId",
-		"The request signature we calculated does not match the signature you provided", true}
+// sqsFaults is how SQS spells each fault.
+var sqsFaults = &faultTable{
+	// SQS throttles with a 403: a test that 4xx alone is not permanent.
+	Throttle:    {403, "RequestThrottled", "RequestThrottled", "Rate exceeded", true},
+	ServerError: {500, "InternalError", "InternalError", "We encountered an internal error. Please try again.", false},
+	TooLarge: {400, "com.amazon.coral.validate#ValidationException", "InvalidParameterValue",
+		"One or more parameters are invalid. Reason: Message must be shorter than 262144 bytes.", true},
+	NotFound: {400, "com.amazonaws.sqs#QueueDoesNotExist", "AWS.SimpleQueueService.NonExistentQueue",
+		"The specified queue does not exist.", true},
+	AccessDenied: {403, "com.amazon.coral.service#AccessDeniedException", "AccessDenied",
+		"User is not authorized to perform: sqs:sendmessage", true},
+	badSignature: {403, "com.amazon.coral.service#InvalidSignatureException", "InvalidClientTokenId",
+		"The request signature we calculated does not match the signature you provided", true},
 }
 
 func (sqsFake) writeError(w http.ResponseWriter, e wireError) {

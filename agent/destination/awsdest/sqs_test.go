@@ -135,7 +135,7 @@ func TestSQSGlobalEndpoint(t *testing.T) {
 func TestSQSSendBatch(t *testing.T) {
 	srv := fakeaws.NewSQS(t)
 	awsEnv(t, "AWS_ENDPOINT_URL_SQS", srv.URL)
-	d := newDest(t, "arn:aws:sqs:us-east-1:123456789012:q.fifo", Options{}).(Batcher)
+	d := newDest(t, "arn:aws:sqs:us-east-1:123456789012:q.fifo", Options{}).(destination.Batcher)
 	ms := make([]destination.Message, 25)
 	for i := range ms {
 		ms[i] = message("Success", 1024)
@@ -180,7 +180,7 @@ func TestSQSSendBatch(t *testing.T) {
 func TestSQSSendBatchSizes(t *testing.T) {
 	srv := fakeaws.NewSQS(t)
 	awsEnv(t, "AWS_ENDPOINT_URL_SQS", srv.URL)
-	d := newDest(t, "arn:aws:sqs:us-east-1:123456789012:q", Options{}).(Batcher)
+	d := newDest(t, "arn:aws:sqs:us-east-1:123456789012:q", Options{}).(destination.Batcher)
 	ms := []destination.Message{
 		message("Success", 100<<10), message("Success", 100<<10), message("Success", 100<<10),
 		message("Success", 300<<10), message("Success", 1<<10),
@@ -211,7 +211,7 @@ func TestSQSSendBatchSizes(t *testing.T) {
 func TestSQSBatchTooLongFallsBackToSingles(t *testing.T) {
 	srv := fakeaws.NewSQS(t)
 	awsEnv(t, "AWS_ENDPOINT_URL_SQS", srv.URL)
-	d := newDest(t, "arn:aws:sqs:us-east-1:123456789012:q", Options{}).(Batcher)
+	d := newDest(t, "arn:aws:sqs:us-east-1:123456789012:q", Options{}).(destination.Batcher)
 	srv.FailNext(fakeaws.TooLarge, 1)
 	ms := []destination.Message{message("Success", 100), message("Failure", 100), message("Success", 100)}
 	for i, err := range d.SendBatch(ctxT(t), ms) {

@@ -11,11 +11,6 @@ import (
 	"github.com/lambda-destinations/lambda-destinations/agent/destination"
 )
 
-// ErrTooLarge marks a record that the destination refused, or would refuse,
-// for its size. Errors wrapping it also wrap destination.ErrPermanent:
-// sending the same bytes again cannot succeed.
-var ErrTooLarge = destination.ErrTooLarge
-
 // EntryError is one entry of a batch (or of a PutEvents call) that the
 // service refused inside an otherwise successful answer.
 type EntryError struct {
@@ -96,7 +91,7 @@ const (
 func wrap(t destination.Target, err error) error {
 	switch classify(err) {
 	case tooLarge:
-		return fmt.Errorf("destination %s: %w (%w, %w)", t.Raw, err, ErrTooLarge, destination.ErrPermanent)
+		return fmt.Errorf("destination %s: %w (%w, %w)", t.Raw, err, destination.ErrTooLarge, destination.ErrPermanent)
 	case permanent:
 		return fmt.Errorf("destination %s: %w (%w)", t.Raw, err, destination.ErrPermanent)
 	}
@@ -106,7 +101,7 @@ func wrap(t destination.Target, err error) error {
 // tooLargeError is the local refusal of a record over the destination's limit.
 func tooLargeError(t destination.Target, size, limit int) error {
 	return fmt.Errorf("destination %s: record of %d bytes is over the limit of %d bytes (%w, %w)",
-		t.Raw, size, limit, ErrTooLarge, destination.ErrPermanent)
+		t.Raw, size, limit, destination.ErrTooLarge, destination.ErrPermanent)
 }
 
 func classify(err error) class {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 
+	"github.com/lambda-destinations/lambda-destinations/agent/arn"
 	"github.com/lambda-destinations/lambda-destinations/agent/destination"
 )
 
@@ -27,10 +28,10 @@ type busDest struct {
 	client    lazy[*client]
 }
 
-func newEventBridge(c common, maxBytes int, s self) *busDest {
+func newEventBridge(c common, maxBytes int, self arn.ARN) *busDest {
 	fn := maxFunctionARN
-	if s.arn != "" {
-		fn = len(s.arn)
+	if self.Resource != "" {
+		fn = len(self.String())
 	}
 	overhead := len(busSource) + len(busSuccess) + len(c.target.Raw) + fn
 	return &busDest{common: c, maxBytes: maxBytes, recordMax: max(maxBytes-overhead, 0)}
@@ -76,6 +77,15 @@ func (d *busDest) busEntry(m destination.Message) busEntry {
 	return e
 }
 
+// unqualified is a function ARN without its version or alias; a string
+// that is not an ARN is returned as it is.
+func unqualified(functionARN string) string {
+	if a, err := arn.Parse(functionARN); err == nil {
+		return a.Unqualified().String()
+	}
+	return functionARN
+}
+
 // entrySize counts an entry as EventBridge does ("Calculating PutEvents
 // event entry size"): 14 bytes for Time if set (never here), then the
 // UTF-8 bytes of Source, DetailType, Detail and each resource.
@@ -91,6 +101,9 @@ func entrySize(e busEntry) int {
 func (d *busDest) Send(ctx context.Context, m destination.Message) error {
 	return d.SendBatch(ctx, []destination.Message{m})[0]
 }
+
+// MaxBatch is the most entries one request takes.
+func (d *busDest) MaxBatch() int { return busMaxEntries }
 
 // SendBatch sends up to 10 entries per PutEvents, within the size limit
 // for the whole request. A failed entry in a 200 answer fails its message

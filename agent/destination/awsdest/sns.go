@@ -110,6 +110,9 @@ func (d *snsDest) Send(ctx context.Context, m destination.Message) error {
 	return nil
 }
 
+// MaxBatch is the most entries one request takes.
+func (d *snsDest) MaxBatch() int { return snsMaxEntries }
+
 // SendBatch sends up to 10 messages per PublishBatch, within 256 KiB for
 // the whole request.
 func (d *snsDest) SendBatch(ctx context.Context, ms []destination.Message) []error {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/lambda-destinations/lambda-destinations/agent/arn"
 	"github.com/lambda-destinations/lambda-destinations/agent/destination"
 )
 
@@ -32,8 +33,8 @@ type s3Dest struct {
 	client lazy[*client]
 }
 
-func newS3(c common, s self) *s3Dest {
-	return &s3Dest{common: c, bucket: c.target.ARN.Resource, region: s.region, now: time.Now, newUUID: uuid.NewRandom}
+func newS3(c common, self arn.ARN) *s3Dest {
+	return &s3Dest{common: c, bucket: c.target.ARN.Resource, region: self.Region, now: time.Now, newUUID: uuid.NewRandom}
 }
 
 // MaxRecordBytes: an object can hold far more than any record.

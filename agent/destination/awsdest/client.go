@@ -5,6 +5,7 @@ import (
 	"cmp"
 	"context"
 	"crypto/sha256"
+	"crypto/tls"
 	"encoding/hex"
 	"encoding/json"
 	"encoding/xml"
@@ -258,3 +259,20 @@ func jsonHeader(version, target string) http.Header {
 // queryBody encodes a query-protocol request as the SDK does: keys sorted,
 // query-escaped.
 func queryBody(v url.Values) []byte { return []byte(v.Encode()) }
+
+// httpClient is the client of the destinations given none: one pool of
+// connections for all. It honours HTTP(S)_PROXY and NO_PROXY, and returns
+// redirects instead of following them (S3 answers a bucket in another
+// region so, and a signed request must not go elsewhere).
+func (c *Config) httpClient() *http.Client {
+	c.httpOnce.Do(func() {
+		t := http.DefaultTransport.(*http.Transport).Clone()
+		t.MaxIdleConnsPerHost = 10
+		t.TLSClientConfig = &tls.Config{MinVersion: tls.VersionTLS12}
+		c.http = &http.Client{
+			Transport:     t,
+			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+		}
+	})
+	return c.http
+}

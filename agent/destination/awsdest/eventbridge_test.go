@@ -79,7 +79,7 @@ func TestEventBridgeFailedEntry(t *testing.T) {
 func TestEventBridgeSendBatch(t *testing.T) {
 	srv := fakeaws.NewEventBridge(t)
 	awsEnv(t, "AWS_ENDPOINT_URL_EVENTBRIDGE", srv.URL)
-	d := newDest(t, bus, Options{}).(Batcher)
+	d := newDest(t, bus, Options{}).(destination.Batcher)
 	var ms []destination.Message
 	for range 13 {
 		ms = append(ms, message("Success", 1024))

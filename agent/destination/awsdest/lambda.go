@@ -4,8 +4,8 @@ import (
 	"context"
 	"net/http"
 	"net/url"
-	"strings"
 
+	"github.com/lambda-destinations/lambda-destinations/agent/arn"
 	"github.com/lambda-destinations/lambda-destinations/agent/destination"
 )
 
@@ -21,12 +21,11 @@ type lambdaDest struct {
 // function's own account and region, and by ARN otherwise: a name alone
 // resolves in the caller's account, and the emulator serves only a name.
 // Where the account is not known at start, each record's function ARN says.
-func newLambda(c common, s self) *lambdaDest {
+func newLambda(c common, self arn.ARN) *lambdaDest {
 	a := c.target.ARN
-	d := &lambdaDest{common: c}
-	d.name, d.qualifier, _ = strings.Cut(strings.TrimPrefix(a.Resource, "function:"), ":")
-	if s.account != "" && s.region != "" {
-		own := s.account == a.Account && s.region == a.Region && (s.partition == "" || s.partition == a.Partition)
+	d := &lambdaDest{common: c, name: a.FunctionName(), qualifier: a.Qualifier()}
+	if self.Account != "" && self.Region != "" {
+		own := self.SameAccount(a)
 		d.own = &own
 	}
 	return d
@@ -38,9 +37,8 @@ func (d *lambdaDest) sameAccount(m destination.Message) bool {
 	if d.own != nil {
 		return *d.own
 	}
-	parts := strings.Split(m.FunctionARN, ":")
-	a := d.target.ARN
-	return len(parts) >= 5 && parts[1] == a.Partition && parts[3] == a.Region && parts[4] == a.Account
+	fn, err := arn.Parse(m.FunctionARN)
+	return err == nil && fn.Account != "" && fn.SameAccount(d.target.ARN)
 }
 
 // MaxRecordBytes is the asynchronous invocation payload limit.

@@ -153,7 +153,7 @@ func TestConformanceSQS(t *testing.T) {
 			if _, err := client.SendMessageBatch(ctxT(t), &sqs.SendMessageBatchInput{QueueUrl: aws.String(ourSrv.URL + queue), Entries: entries}); err != nil {
 				t.Fatal(err)
 			}
-			for i, err := range d.(Batcher).SendBatch(ctxT(t), ms) {
+			for i, err := range d.(destination.Batcher).SendBatch(ctxT(t), ms) {
 				if err != nil {
 					t.Fatalf("message %d: %v", i, err)
 				}
@@ -216,7 +216,7 @@ func TestConformanceSNS(t *testing.T) {
 					func(o *sns.Options) { o.APIOptions = append(o.APIOptions, withTraceHeader(trace)) }); err != nil {
 					t.Fatal(err)
 				}
-				for i, err := range d.(Batcher).SendBatch(ctxT(t), chunk) {
+				for i, err := range d.(destination.Batcher).SendBatch(ctxT(t), chunk) {
 					if err != nil {
 						t.Fatalf("message %d: %v", i, err)
 					}
@@ -258,7 +258,7 @@ func TestConformanceEventBridge(t *testing.T) {
 	if _, err := client.PutEvents(ctxT(t), &eventbridge.PutEventsInput{Entries: entries}); err != nil {
 		t.Fatal(err)
 	}
-	for i, err := range d.(Batcher).SendBatch(ctxT(t), ms) {
+	for i, err := range d.(destination.Batcher).SendBatch(ctxT(t), ms) {
 		if err != nil {
 			t.Fatalf("message %d: %v", i, err)
 		}

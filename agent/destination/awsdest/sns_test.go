@@ -67,7 +67,7 @@ func TestSNSSendBatch(t *testing.T) {
 	srv := fakeaws.NewSNS(t)
 	awsEnv(t, "AWS_ENDPOINT_URL_SNS", srv.URL)
 	arn := "arn:aws:sns:us-east-1:123456789012:records.fifo"
-	d := newDest(t, arn, Options{}).(Batcher)
+	d := newDest(t, arn, Options{}).(destination.Batcher)
 	ms := make([]destination.Message, 12)
 	for i := range ms {
 		ms[i] = message([]string{"Success", "Failure"}[i%2], 2048)
@@ -124,7 +124,7 @@ func TestSNSSizeCountsAttributes(t *testing.T) {
 	if err := d.Send(ctxT(t), message("Success", snsMaxBytes-attrs+1)); classOf(err) != "too large" {
 		t.Fatalf("one byte over: %v, want too large", err)
 	}
-	if d.(Sizer).MaxRecordBytes() > snsMaxBytes-attrs {
-		t.Errorf("MaxRecordBytes %d promises more than fits", d.(Sizer).MaxRecordBytes())
+	if d.(destination.Sizer).MaxRecordBytes() > snsMaxBytes-attrs {
+		t.Errorf("MaxRecordBytes %d promises more than fits", d.(destination.Sizer).MaxRecordBytes())
 	}
 }

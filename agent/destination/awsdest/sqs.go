@@ -5,13 +5,13 @@ import (
 	"crypto/md5"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
 	"unicode/utf8"
 
+	"github.com/lambda-destinations/lambda-destinations/agent/arn"
 	"github.com/lambda-destinations/lambda-destinations/agent/destination"
 )
 
@@ -57,8 +57,8 @@ func (d *sqsDest) connect(ctx context.Context) (*sqsConn, error) {
 // by the URL's ACCOUNT/NAME path, so the URL is the endpoint (a custom
 // AWS_ENDPOINT_URL[_SQS], or the regional one of the ARN's partition) plus
 // that path.
-func queueURL(ep endpoint, arn destination.ARN) string {
-	return strings.TrimSuffix(ep.url.String(), "/") + "/" + arn.Account + "/" + arn.Resource
+func queueURL(ep endpoint, queue arn.ARN) string {
+	return strings.TrimSuffix(ep.url.String(), "/") + "/" + queue.Account + "/" + queue.Resource
 }
 
 // sqsAttribute is a message (system) attribute of type String.
@@ -146,6 +146,9 @@ func checkMD5(body, digest string) error {
 	return nil
 }
 
+// MaxBatch is the most entries one request takes.
+func (d *sqsDest) MaxBatch() int { return sqsMaxEntries }
+
 // SendBatch sends up to 10 messages per SendMessageBatch, within the
 // queue's size limit for the whole request.
 func (d *sqsDest) SendBatch(ctx context.Context, ms []destination.Message) []error {
@@ -201,33 +204,4 @@ func (d *sqsDest) sendChunk(ctx context.Context, conn *sqsConn, ms []destination
 		results[f.Id] = wrap(d.target, &EntryError{Code: f.Code, Message: f.Message, SenderFault: f.SenderFault})
 	}
 	settle(d.target, chunk, results, errs)
-}
-
-// batchFailed records a whole-request failure for every message of chunk.
-// A batch refused for its total size is sent again one message at a time,
-// so that only the messages really too large are reported so.
-func batchFailed(ctx context.Context, t destination.Target, d destination.Destination, ms []destination.Message, chunk []int, errs []error, err error) {
-	err = wrap(t, err)
-	if errors.Is(err, ErrTooLarge) && len(chunk) > 1 {
-		for _, i := range chunk {
-			errs[i] = d.Send(ctx, ms[i])
-		}
-		return
-	}
-	for _, i := range chunk {
-		errs[i] = err
-	}
-}
-
-// settle reports the per-entry results of a batch answer, keyed by entry
-// id (the position in chunk). An entry the answer does not mention is
-// reported as a retryable failure.
-func settle(t destination.Target, chunk []int, results map[string]error, errs []error) {
-	for k, i := range chunk {
-		err, ok := results[strconv.Itoa(k)]
-		if !ok {
-			err = fmt.Errorf("destination %s: the batch answer has no result for entry %d", t.Raw, k)
-		}
-		errs[i] = err
-	}
 }
