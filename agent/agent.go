@@ -34,6 +34,9 @@ type Options struct {
 	// Overflow keeps whole records too large for their destination (the
 	// DESTINATIONS_OVERFLOW_BUCKET claim check); nil writes them to the log.
 	Overflow destination.Storer
+	// FunctionARN is the function's own unqualified ARN, for the records
+	// of invocations whose invoked ARN is not known (a failed init).
+	FunctionARN string
 }
 
 // Agent builds and delivers records.
@@ -70,7 +73,7 @@ func New(o Options) (*Agent, error) {
 	a := &Agent{
 		cfg:      o.Config,
 		overflow: o.Overflow,
-		fn:       record.Function{Version: o.Config.FunctionVersion},
+		fn:       record.Function{ARN: o.FunctionARN, Version: o.Config.FunctionVersion},
 		lines:    stdout.NewWriter(o.Stdout),
 		log:      o.Log,
 

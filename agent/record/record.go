@@ -87,7 +87,10 @@ type ResponseContext struct {
 
 // Function identifies the function whose invocations are recorded.
 type Function struct {
-	ARN     string // unqualified; empty means: take it from the invoked ARN
+	// ARN is the function's own, unqualified; used only where the ARN the
+	// caller invoked is not known. Empty where the environment does not
+	// tell it.
+	ARN     string
 	Version string // executed version, "$LATEST" or a number
 }
 
@@ -100,13 +103,7 @@ func Build(inv invocation.Invocation, fn Function) Record {
 	if version == "" {
 		version = "$LATEST"
 	}
-	functionARN := fn.ARN
-	if functionARN == "" {
-		functionARN = inv.InvokedFunctionARN
-		if a, err := arn.Parse(functionARN); err == nil {
-			functionARN = a.Unqualified().String()
-		}
-	}
+	functionARN := QualifiedARN(inv.InvokedFunctionARN, fn.ARN, version)
 	end := inv.End
 	if end.IsZero() {
 		end = time.Now()
@@ -117,7 +114,7 @@ func Build(inv invocation.Invocation, fn Function) Record {
 		Timestamp: end.UTC().Format(TimeFormat),
 		RequestContext: RequestContext{
 			RequestID:              inv.RequestID,
-			FunctionARN:            functionARN + ":" + version,
+			FunctionARN:            functionARN,
 			Condition:              ConditionSuccess,
 			ApproximateInvokeCount: attempt,
 		},
@@ -139,6 +136,24 @@ func Build(inv invocation.Invocation, fn Function) Record {
 		r.ResponseContext.FunctionError = "Unhandled"
 	}
 	return r
+}
+
+// QualifiedARN is the record's functionArn: the ARN the caller invoked,
+// with the caller's qualifier (an alias, a version), or $LATEST where it
+// had none. Where no invoked ARN is known (an init that failed before any
+// invocation was seen), it is the function's own ARN and the version that
+// ran.
+func QualifiedARN(invoked, own, version string) string {
+	if invoked == "" {
+		if own == "" {
+			return ""
+		}
+		return own + ":" + version
+	}
+	if a, err := arn.Parse(invoked); err == nil && a.FunctionName() != "" && a.Qualifier() == "" {
+		return invoked + ":$LATEST"
+	}
+	return invoked
 }
 
 // pending is a payload captured in parts, left for Marshal to embed, or

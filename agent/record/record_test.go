@@ -57,6 +57,24 @@ func pl(s string) invocation.Payload {
 	return invocation.Payload{Bytes: []byte(s), Size: int64(len(s))}
 }
 
+func TestQualifiedARN(t *testing.T) {
+	const fn = "arn:aws:lambda:us-east-1:123456789012:function:fn"
+	tests := []struct{ invoked, own, version, want string }{
+		{fn, "", "$LATEST", fn + ":$LATEST"},              // unqualified: $LATEST, as native records say
+		{fn + ":live", "", "1", fn + ":live"},             // through an alias: the alias, whatever version ran
+		{fn + ":7", "", "7", fn + ":7"},                   // a version
+		{fn + ":$LATEST", "", "$LATEST", fn + ":$LATEST"}, // already qualified
+		{"", fn, "3", fn + ":3"},                          // no invoked ARN known: the function's own, and what ran
+		{"", "", "$LATEST", ""},                           // nothing known
+		{"arn:aws-cn:lambda:cn-north-1:123456789012:function:f", "", "", "arn:aws-cn:lambda:cn-north-1:123456789012:function:f:$LATEST"},
+	}
+	for _, tt := range tests {
+		if got := QualifiedARN(tt.invoked, tt.own, tt.version); got != tt.want {
+			t.Errorf("QualifiedARN(%q, %q, %q) = %q, want %q", tt.invoked, tt.own, tt.version, got, tt.want)
+		}
+	}
+}
+
 func TestBuild(t *testing.T) {
 	end := time.Date(2019, 11, 14, 18, 16, 5, 568_900_000, time.FixedZone("x", 3600))
 	base := invocation.Invocation{
@@ -73,7 +91,7 @@ func TestBuild(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		want := `{"version":"1.0","timestamp":"2019-11-14T17:16:05.568Z","requestContext":{"requestId":"e4b46cbf-b738-xmpl-8880-a18cdf61200e","functionArn":"arn:aws:lambda:us-east-1:123456789012:function:my-function:$LATEST","condition":"Success","approximateInvokeCount":1},"requestPayload":{"Success":true},"responseContext":{"statusCode":200,"executedVersion":"$LATEST"},"responsePayload":{"ok":true}}`
+		want := `{"version":"1.0","timestamp":"2019-11-14T17:16:05.568Z","requestContext":{"requestId":"e4b46cbf-b738-xmpl-8880-a18cdf61200e","functionArn":"arn:aws:lambda:us-east-1:123456789012:function:my-function:prod","condition":"Success","approximateInvokeCount":1},"requestPayload":{"Success":true},"responseContext":{"statusCode":200,"executedVersion":"$LATEST"},"responsePayload":{"ok":true}}`
 		if string(got) != want {
 			t.Errorf("got\n%s\nwant\n%s", got, want)
 		}
@@ -85,7 +103,7 @@ func TestBuild(t *testing.T) {
 		inv.Attempt = 3
 		r := Build(inv, Function{Version: "7", ARN: "arn:aws:lambda:eu-west-1:123456789012:function:f"})
 		if r.RequestContext.Condition != "Failure" || r.ResponseContext.FunctionError != "Unhandled" ||
-			r.RequestContext.FunctionARN != "arn:aws:lambda:eu-west-1:123456789012:function:f:7" ||
+			r.RequestContext.FunctionARN != "arn:aws:lambda:us-east-1:123456789012:function:my-function:prod" ||
 			r.ResponseContext.ExecutedVersion != "7" || r.RequestContext.ApproximateInvokeCount != 3 {
 			t.Errorf("record = %+v", r)
 		}

@@ -1,6 +1,9 @@
 package main
 
 import (
+	"os"
+	"strings"
+
 	"context"
 	"fmt"
 	"log/slog"
@@ -62,4 +65,11 @@ func (a *awsDestinations) Warm(ctx context.Context) {
 	if a.used {
 		a.aws.Warm(ctx)
 	}
+}
+
+// functionARN is the function's own unqualified ARN, as far as the
+// environment tells it: the account is the one registration gave, if any.
+func functionARN(cfg *config.Config, account string) string {
+	name, _, _ := strings.Cut(os.Getenv("AWS_LAMBDA_FUNCTION_NAME"), ":")
+	return awsdest.FunctionARN(cfg.Region, account, name)
 }

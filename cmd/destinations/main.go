@@ -113,7 +113,8 @@ func run(ctx context.Context) error {
 	if err != nil {
 		return initError(ctx, log, client, "", mode, "Extension.ConfigInvalid", err)
 	}
-	ag, err := agent.New(agent.Options{Config: cfg, Stdout: os.Stdout, Log: log, AWS: aws.New, Overflow: overflow})
+	ag, err := agent.New(agent.Options{Config: cfg, Stdout: os.Stdout, Log: log, AWS: aws.New, Overflow: overflow,
+		FunctionARN: functionARN(cfg, reg.AccountID)})
 	if err != nil {
 		return initError(ctx, log, client, "", mode, "Extension.ConfigInvalid", err)
 	}

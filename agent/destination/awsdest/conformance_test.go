@@ -235,7 +235,7 @@ func TestConformanceEventBridge(t *testing.T) {
 		e := bustypes.PutEventsRequestEntry{
 			EventBusName: aws.String(bus), Source: aws.String("lambda"),
 			DetailType: aws.String("Lambda Function Invocation Result - " + m.Condition),
-			Detail:     aws.String(string(m.Record)), Resources: []string{bus, fnARNBare},
+			Detail:     aws.String(string(m.Record)), Resources: []string{bus, fnARN},
 		}
 		if m.TraceID != "" {
 			e.TraceHeader = aws.String(m.TraceID)

@@ -1,6 +1,8 @@
 package awsdest
 
 import (
+	"github.com/lambda-destinations/lambda-destinations/agent/arn"
+
 	"fmt"
 	"net/url"
 	"strings"
@@ -62,6 +64,12 @@ func partitionOf(region string) partition {
 		}
 	}
 	return awsPartition
+}
+
+// FunctionARN is the unqualified ARN of the function name in region and
+// account, in the region's partition.
+func FunctionARN(region, account, name string) string {
+	return arn.ARN{Partition: partitionOf(region).id, Service: "lambda", Region: region, Account: account, Resource: "function:" + name}.String()
 }
 
 // isWordDashDigits matches \w+-\d+ whole.

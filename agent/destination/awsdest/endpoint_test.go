@@ -190,3 +190,15 @@ func TestEscapePath(t *testing.T) {
 		}
 	}
 }
+
+func TestFunctionARN(t *testing.T) {
+	for _, tt := range []struct{ region, account, want string }{
+		{"us-east-1", "123456789012", "arn:aws:lambda:us-east-1:123456789012:function:fn"},
+		{"cn-north-1", "123456789012", "arn:aws-cn:lambda:cn-north-1:123456789012:function:fn"},
+		{"us-gov-west-1", "", "arn:aws-us-gov:lambda:us-gov-west-1::function:fn"},
+	} {
+		if got := FunctionARN(tt.region, tt.account, "fn"); got != tt.want {
+			t.Errorf("FunctionARN(%s, %q) = %s, want %s", tt.region, tt.account, got, tt.want)
+		}
+	}
+}

@@ -16,9 +16,12 @@ const (
 	// The detail types of native Lambda destinations; both are 43 bytes.
 	busSuccess = "Lambda Function Invocation Result - Success"
 	busFailure = "Lambda Function Invocation Result - Failure"
-	// maxFunctionARN is the longest unqualified function ARN, for when the
-	// function's own is not known in advance.
-	maxFunctionARN = 140
+	// maxFunctionARN is the longest function ARN with its qualifier (an
+	// alias of up to 128 characters), for when the function's own is not
+	// known in advance.
+	maxFunctionARN = 140 + 1 + 128
+	// maxQualifier is the longest qualifier, added to a known ARN.
+	maxQualifier = 1 + 128
 )
 
 type busDest struct {
@@ -31,7 +34,7 @@ type busDest struct {
 func newEventBridge(c common, maxBytes int, self arn.ARN) *busDest {
 	fn := maxFunctionARN
 	if self.Resource != "" {
-		fn = len(self.String())
+		fn = len(self.String()) + maxQualifier
 	}
 	overhead := len(busSource) + len(busSuccess) + len(c.target.Raw) + fn
 	return &busDest{common: c, maxBytes: maxBytes, recordMax: max(maxBytes-overhead, 0)}
@@ -72,18 +75,10 @@ func (d *busDest) busEntry(m destination.Message) busEntry {
 		TraceHeader:  m.TraceID,
 	}
 	if m.FunctionARN != "" {
-		e.Resources = append(e.Resources, unqualified(m.FunctionARN))
+		// As native records have it: the ARN the caller invoked, qualified.
+		e.Resources = append(e.Resources, m.FunctionARN)
 	}
 	return e
-}
-
-// unqualified is a function ARN without its version or alias; a string
-// that is not an ARN is returned as it is.
-func unqualified(functionARN string) string {
-	if a, err := arn.Parse(functionARN); err == nil {
-		return a.Unqualified().String()
-	}
-	return functionARN
 }
 
 // entrySize counts an entry as EventBridge does ("Calculating PutEvents

@@ -62,9 +62,9 @@ func TestMaxRecordBytes(t *testing.T) {
 		{"arn:aws:sqs:us-east-1:123456789012:q", Options{}, 262144},
 		{"arn:aws:sqs:us-east-1:123456789012:q", Options{SQSMaxBytes: 1 << 20}, 1048576},
 		{"arn:aws:sns:us-east-1:123456789012:t", Options{}, 262144 - 104},
-		{bus, Options{FunctionARN: fnARN}, 262144 - busOverhead - len(fnARNBare)},
+		{bus, Options{FunctionARN: fnARN}, 262144 - busOverhead - len(fnARNBare) - maxQualifier},
 		{bus, Options{FunctionARN: "unknown"}, 262144 - busOverhead - maxFunctionARN},
-		{bus, Options{FunctionARN: fnARN, EventBridgeMaxBytes: 1 << 20}, 1048576 - busOverhead - len(fnARNBare)},
+		{bus, Options{FunctionARN: fnARN, EventBridgeMaxBytes: 1 << 20}, 1048576 - busOverhead - len(fnARNBare) - maxQualifier},
 		{"arn:aws:lambda:us-east-1:123456789012:function:f", Options{}, 1048576 - 1024},
 	}
 	for _, tt := range tests {
