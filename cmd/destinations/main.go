@@ -104,10 +104,6 @@ func run(ctx context.Context) error {
 	// Runtime API, which only the end of its process then tells.
 	runtime.Start(initLimit)
 
-	if !cfg.SAMLocal {
-		go subscribeTelemetry(ctx, log, client, tracker, mode)
-	}
-
 	aws := newAWSDestinations(cfg, reg.AccountID, log)
 	overflow, err := aws.Overflow()
 	if err != nil {
@@ -126,6 +122,12 @@ func run(ctx context.Context) error {
 	}
 	if !cfg.Records() {
 		log.Warn("no destinations configured: invocations pass through and nothing is recorded; set DESTINATIONS_ON_SUCCESS or DESTINATIONS_ON_FAILURE")
+	}
+
+	// Last before the first /next: Lambda takes subscriptions during the
+	// init only, and closes them once every extension has asked for an event.
+	if !cfg.SAMLocal {
+		subscribeTelemetry(ctx, log, client, tracker, mode)
 	}
 
 	loop := &lifecycle.Loop{
@@ -153,16 +155,16 @@ func run(ctx context.Context) error {
 	return err
 }
 
-// subscribeTelemetry runs beside the first /next, off the init path. Where
-// the Telemetry API is absent, timeouts and crashes are told by SHUTDOWN,
-// the deadline and the runtime's process.
+// subscribeTelemetry subscribes to the Telemetry API's platform events.
+// Where the API is absent, timeouts and crashes are told by SHUTDOWN, the
+// deadline and the runtime's process.
 func subscribeTelemetry(ctx context.Context, log *slog.Logger, client *extapi.Client, tracker *lifecycle.Tracker, mode lifecycle.Mode) {
 	l, err := telemetry.Listen(tracker, log)
 	if err != nil {
 		log.Warn("telemetry not used", "error", err)
 		return
 	}
-	err = client.SubscribeTelemetry(ctx, l.URI(), mode.TelemetrySchema())
+	err = client.SubscribeTelemetry(ctx, l.URI(), mode.TelemetrySchema(), mode.TelemetryBuffering())
 	switch {
 	case err == nil:
 		tracker.UseTelemetry()

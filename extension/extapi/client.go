@@ -199,16 +199,21 @@ func (c *Client) InitError(ctx context.Context, errorType, message string) error
 // the emulator and sam local answer Telemetry.NotSupported.
 var ErrTelemetryNotSupported = errors.New("telemetry API not supported here")
 
+// Buffering is how the Telemetry API batches events for a subscriber.
+type Buffering struct {
+	MaxItems  int `json:"maxItems"`
+	MaxBytes  int `json:"maxBytes"`
+	TimeoutMs int `json:"timeoutMs"`
+}
+
 // SubscribeTelemetry asks the Telemetry API to post platform events to uri,
-// in the given schema version.
-func (c *Client) SubscribeTelemetry(ctx context.Context, uri, schemaVersion string) error {
+// in the given schema version, batched as b says.
+func (c *Client) SubscribeTelemetry(ctx context.Context, uri, schemaVersion string, b Buffering) error {
 	body, _ := json.Marshal(map[string]any{
 		"schemaVersion": schemaVersion,
 		"destination":   map[string]string{"protocol": "HTTP", "URI": uri},
 		"types":         []string{"platform"},
-		// The smallest buffering Lambda allows: runtimeDone should arrive
-		// before the SHUTDOWN that follows a timeout or a crash.
-		"buffering": map[string]int{"maxItems": 1000, "maxBytes": 262144, "timeoutMs": 25},
+		"buffering":     b,
 	})
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()

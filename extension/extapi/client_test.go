@@ -123,7 +123,7 @@ func TestSubscribeTelemetryNotSupported(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	c := NewClient(api.Listener.Addr().String())
-	if err := c.SubscribeTelemetry(ctx, "http://127.0.0.1:1", "2022-12-13"); !errors.Is(err, ErrTelemetryNotSupported) {
+	if err := c.SubscribeTelemetry(ctx, "http://127.0.0.1:1", "2022-12-13", Buffering{}); !errors.Is(err, ErrTelemetryNotSupported) {
 		t.Errorf("err = %v, want ErrTelemetryNotSupported", err)
 	}
 }

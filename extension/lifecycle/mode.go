@@ -50,3 +50,15 @@ func (m Mode) TelemetrySchema() string {
 	}
 	return "2022-12-13"
 }
+
+// TelemetryBuffering is how the Telemetry API should batch events. On
+// classic Lambda, the smallest wait it allows, so that runtimeDone arrives
+// before the SHUTDOWN that follows a timeout or a crash. Under Managed
+// Instances, with many invocations a second, a longer one: the batches are
+// fewer and larger, and the deadline settles a timeout anyway.
+func (m Mode) TelemetryBuffering() extapi.Buffering {
+	if m == Managed {
+		return extapi.Buffering{MaxItems: 10000, MaxBytes: 1 << 20, TimeoutMs: 500}
+	}
+	return extapi.Buffering{MaxItems: 1000, MaxBytes: 262144, TimeoutMs: 25}
+}

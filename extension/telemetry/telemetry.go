@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -77,12 +78,24 @@ func (l *Listener) URI() string { return l.uri }
 // Close stops the listener.
 func (l *Listener) Close() error { return l.server.Close() }
 
+// ServeHTTP answers a batch as soon as it is read, then reads its events:
+// the emulator's Managed Instances mode sends one batch at a time, and a
+// batch that is ready while the last is unanswered is dropped, which there
+// also blocks the emulator's invocations for good.
 func (l *Listener) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	defer r.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(r.Body, maxBatchBytes))
+	r.Body.Close()
+	w.Header().Set("Content-Length", "0")
+	w.WriteHeader(http.StatusOK) // a bad batch must not be sent again either
+	if f, ok := w.(http.Flusher); ok {
+		f.Flush()
+	}
 	var events []Event
-	if err := json.NewDecoder(r.Body).Decode(&events); err != nil {
+	if err == nil {
+		err = json.Unmarshal(body, &events)
+	}
+	if err != nil {
 		l.log.Debug("telemetry batch not understood", "error", err)
-		w.WriteHeader(http.StatusOK) // a bad batch must not be sent again
 		return
 	}
 	for _, ev := range events {
@@ -100,5 +113,7 @@ func (l *Listener) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			l.obs.PlatformDone(d.RequestID, d.Status, d.ErrorType)
 		}
 	}
-	w.WriteHeader(http.StatusOK)
 }
+
+// maxBatchBytes bounds a batch read: Lambda's largest buffering is 1 MiB.
+const maxBatchBytes = 4 << 20

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/lambda-destinations/lambda-destinations/extension/extapi"
 )
@@ -62,7 +63,7 @@ func TestSubscribeAndReceive(t *testing.T) {
 	if _, err := client.Register(context.Background(), "destinations", extapi.Invoke); err != nil {
 		t.Fatal(err)
 	}
-	if err := client.SubscribeTelemetry(context.Background(), l.URI(), "2022-12-13"); err != nil {
+	if err := client.SubscribeTelemetry(context.Background(), l.URI(), "2022-12-13", extapi.Buffering{MaxItems: 1000, MaxBytes: 262144, TimeoutMs: 25}); err != nil {
 		t.Fatal(err)
 	}
 	if sub.Destination.URI != l.URI() || len(sub.Types) != 1 || sub.Types[0] != "platform" {
@@ -80,6 +81,15 @@ func TestSubscribeAndReceive(t *testing.T) {
 		t.Fatal(err)
 	}
 	resp.Body.Close()
+	// The batch is answered first and read after: wait for its events.
+	for end := time.Now().Add(10 * time.Second); time.Now().Before(end); time.Sleep(time.Millisecond) {
+		obs.mu.Lock()
+		n := len(obs.seen)
+		obs.mu.Unlock()
+		if n >= 4 {
+			break
+		}
+	}
 	obs.mu.Lock()
 	defer obs.mu.Unlock()
 	want := []Done{{"a", "start", ""}, {"a", "timeout", ""}, {"b", "failure", "Runtime.OutOfMemory"}, {"c", "error", "Function.ResponseSizeTooLarge"}}
