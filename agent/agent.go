@@ -5,7 +5,6 @@ package agent
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -126,15 +125,8 @@ func (a *Agent) Shutdown(ctx context.Context) {
 	a.pending = nil
 	a.mu.Unlock()
 	for _, j := range left {
-		a.fallback(j, fmt.Errorf("not delivered before the shutdown deadline (%d attempts): %w", j.attempts, errOrNone(j.lastErr)))
+		a.fallback(j, j.unsent())
 	}
-}
-
-func errOrNone(err error) error {
-	if err == nil {
-		return errors.New("no attempt made")
-	}
-	return err
 }
 
 // recoverPanic keeps a bug in the agent from taking the extension down:

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/lambda-destinations/lambda-destinations/agent/destination"
+	"github.com/lambda-destinations/lambda-destinations/agent/retry"
 )
 
 // startWorker delivers the pending records on a goroutine. If Lambda
@@ -102,7 +103,7 @@ func (a *Agent) deliver(ctx context.Context, t *target, jobs []*job) {
 				switch v := j.after(ctx, errs[i], a.policy); v {
 				case delivered:
 					a.log.Debug("record delivered", "destination", t.Name(), "requestId", j.msg.RequestID,
-						"condition", j.msg.Condition, "attempts", j.attempts+1)
+						"condition", j.msg.Condition, "attempts", j.attempts)
 				case shorten:
 					a.fitRefused(ctx, j, errs[i])
 					again = append(again, j)
@@ -110,12 +111,11 @@ func (a *Agent) deliver(ctx context.Context, t *target, jobs []*job) {
 					a.log.Debug("retrying delivery", "destination", t.Name(), "requestId", j.msg.RequestID,
 						"attempts", j.attempts, "error", errs[i])
 					again = append(again, j)
-					failures = max(failures, j.attempts)
+					failures = max(failures, j.failures)
 				case nextFlush:
 					later = append(later, j)
 				default:
-					a.log.Warn("record not delivered", "destination", t.Name(), "requestId", j.msg.RequestID,
-						"attempts", j.attempts, "verdict", v.String(), "error", errs[i])
+					a.notDelivered(t, j, v, errs[i])
 					a.fallback(j, errs[i])
 				}
 			}
@@ -181,6 +181,21 @@ func (a *Agent) jitter() float64 {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	return a.rand.Float64()
+}
+
+// notDelivered warns of a record given up. A refused TLS certificate is
+// told once per destination: every record to it fails the same way until
+// the certificate is mended, and each is on the log as undelivered.
+func (a *Agent) notDelivered(t *target, j *job, v verdict, err error) {
+	if !retry.CertificateError(err) {
+		a.log.Warn("record not delivered", "destination", t.Name(), "requestId", j.msg.RequestID,
+			"attempts", j.attempts, "verdict", v.String(), "error", err)
+		return
+	}
+	if t.certificateRefused.CompareAndSwap(false, true) {
+		a.log.Error("TLS certificate refused: records to this destination are not retried, and go to the log until it is mended",
+			"destination", t.Name(), "requestId", j.msg.RequestID, "error", err)
+	}
 }
 
 // fallback writes an undelivered record to the log, whole, with the reason,
