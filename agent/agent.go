@@ -50,9 +50,12 @@ type Agent struct {
 	strategy flush.Strategy
 	policy   retry.Policy
 
-	mu      sync.Mutex
-	pending []*job
-	rand    *rand.Rand
+	mu         sync.Mutex
+	pending    []*job // waiting for a flush: pending.go
+	held       int    // bytes of the jobs waiting and on their way
+	peak       int    // the most held since it was last nothing
+	maxPending int    // DESTINATIONS_MAX_PENDING_BYTES
+	rand       *rand.Rand
 
 	flushing     sync.Mutex // one flush at a time
 	workerMu     sync.Mutex
@@ -78,6 +81,8 @@ func New(o Options) (*Agent, error) {
 		strategy: o.Config.Flush,
 		policy:   retry.Policy{MaxAttempts: o.Config.MaxAttempts, Base: retry.Default.Base, Cap: retry.Default.Cap},
 		rand:     rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64())),
+
+		maxPending: o.Config.MaxPendingBytes,
 	}
 	if err := a.addTargets(o); err != nil {
 		return nil, err
@@ -120,12 +125,9 @@ func (a *Agent) Shutdown(ctx context.Context) {
 	defer a.recoverPanic("shutdown", "")
 	a.stopWorker()
 	a.Flush(ctx)
-	a.mu.Lock()
-	left := a.pending
-	a.pending = nil
-	a.mu.Unlock()
-	for _, j := range left {
+	for _, j := range a.take() {
 		a.fallback(j, j.unsent())
+		a.done(j)
 	}
 }
 
@@ -135,11 +137,4 @@ func (a *Agent) recoverPanic(where, requestID string) {
 	if p := recover(); p != nil {
 		a.log.Error("agent panic", "where", where, "requestId", requestID, "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
 	}
-}
-
-// Pending is the number of records waiting for delivery.
-func (a *Agent) Pending() int {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	return len(a.pending)
 }

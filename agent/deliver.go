@@ -55,10 +55,7 @@ func (a *Agent) stopWorker() {
 func (a *Agent) Flush(ctx context.Context) {
 	a.flushing.Lock()
 	defer a.flushing.Unlock()
-	a.mu.Lock()
-	jobs := a.pending
-	a.pending = nil
-	a.mu.Unlock()
+	jobs := a.take()
 	var order []*target
 	byDest := map[*target][]*job{}
 	for _, j := range jobs {
@@ -104,6 +101,7 @@ func (a *Agent) deliver(ctx context.Context, t *target, jobs []*job) {
 				case delivered:
 					a.log.Debug("record delivered", "destination", t.Name(), "requestId", j.msg.RequestID,
 						"condition", j.msg.Condition, "attempts", j.attempts)
+					a.done(j)
 				case shorten:
 					a.fitRefused(ctx, j, errs[i])
 					again = append(again, j)
@@ -117,8 +115,12 @@ func (a *Agent) deliver(ctx context.Context, t *target, jobs []*job) {
 				default:
 					a.notDelivered(t, j, v, errs[i])
 					a.fallback(j, errs[i])
+					a.done(j)
 				}
 			}
+			// The batch's slots are the only hold on a record done with
+			// until this flush ends: let go of them now.
+			clear(batch)
 		}
 		// Those not sent when ctx ended keep their place behind the failed ones.
 		jobs = append(again, jobs...)
@@ -153,16 +155,6 @@ func (a *Agent) attempt(ctx context.Context, t *target, batch []*job) (errs []er
 		errs = slices.Repeat([]error{err}, len(batch))
 	}
 	return errs
-}
-
-// requeue puts jobs back at the head of the queue, for the next flush.
-func (a *Agent) requeue(jobs []*job) {
-	if len(jobs) == 0 {
-		return
-	}
-	a.mu.Lock()
-	a.pending = append(jobs, a.pending...)
-	a.mu.Unlock()
 }
 
 // sleep waits for d, and reports false when ctx ends first.

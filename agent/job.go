@@ -7,7 +7,6 @@ import (
 	"strconv"
 
 	"github.com/lambda-destinations/lambda-destinations/agent/destination"
-	"github.com/lambda-destinations/lambda-destinations/agent/record"
 	"github.com/lambda-destinations/lambda-destinations/agent/retry"
 )
 
@@ -15,9 +14,11 @@ import (
 type job struct {
 	to  *target
 	msg destination.Message
-	// rec rebuilds msg shortened when it is too large for the destination:
-	// nil once it was, and for destinations that take records of any size.
-	rec      *record.Record
+	// short rebuilds msg shortened when it is too large for the
+	// destination: nil once it was, and for destinations that take records
+	// of any size.
+	short    *shortenable
+	weight   int   // bytes counted against the pending cap
 	attempts int   // attempts made
 	failures int   // of them, those the destination failed: what the retry policy counts
 	lastErr  error // the error of the last attempt
@@ -42,7 +43,7 @@ func (v verdict) String() string {
 // after counts an attempt that ended with err and says what comes next.
 // The retry decision itself is the policy's.
 func (j *job) after(ctx context.Context, err error, p retry.Policy) verdict {
-	if errors.Is(err, destination.ErrTooLarge) && j.rec != nil {
+	if errors.Is(err, destination.ErrTooLarge) && j.short != nil {
 		return shorten // the service counts sizes its own way
 	}
 	j.attempts++

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/lambda-destinations/lambda-destinations/agent/destination"
-	"github.com/lambda-destinations/lambda-destinations/agent/record"
 	"github.com/lambda-destinations/lambda-destinations/agent/retry"
 )
 
@@ -46,7 +45,7 @@ func TestJobAfter(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			j := &job{attempts: tt.before, failures: tt.before}
 			if tt.shortenable {
-				j.rec = &record.Record{}
+				j.short = &shortenable{}
 			}
 			if got := j.after(tt.ctx, tt.err, policy); got != tt.want || j.attempts != tt.attempts || j.failures != tt.failures {
 				t.Errorf("after(%v) = %s with %d attempts, %d failed; want %s with %d, %d failed",
