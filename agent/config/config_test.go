@@ -1,6 +1,7 @@
 package config
 
 import (
+	"context"
 	"errors"
 	"log/slog"
 	"maps"
@@ -233,5 +234,33 @@ func TestCheckRuntimeAPI(t *testing.T) {
 				t.Errorf("error %v\nwant  %s", err, want)
 			}
 		})
+	}
+}
+
+// BenchmarkCheckRuntimeAPI is what the check adds to a cold start: one
+// connection on loopback, accepted and closed.
+func BenchmarkCheckRuntimeAPI(b *testing.B) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer l.Close()
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			c.Close()
+		}
+	}()
+	c, err := Parse(environ(map[string]string{"DESTINATIONS_RUNTIME_API": l.Addr().String()}))
+	if err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		if err := c.CheckRuntimeAPI(context.Background()); err != nil {
+			b.Fatal(err)
+		}
 	}
 }
