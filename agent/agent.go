@@ -5,7 +5,6 @@ package agent
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -54,9 +53,12 @@ type Agent struct {
 	strategy flush.Strategy
 	policy   retry.Policy
 
-	mu      sync.Mutex
-	pending []*job
-	rand    *rand.Rand
+	mu         sync.Mutex
+	pending    []*job // waiting for a flush: pending.go
+	held       int    // bytes of the jobs waiting and on their way
+	peak       int    // the most held since it was last nothing
+	maxPending int    // DESTINATIONS_MAX_PENDING_BYTES
+	rand       *rand.Rand
 
 	flushing     sync.Mutex // one flush at a time
 	workerMu     sync.Mutex
@@ -82,6 +84,8 @@ func New(o Options) (*Agent, error) {
 		strategy: o.Config.Flush,
 		policy:   retry.Policy{MaxAttempts: o.Config.MaxAttempts, Base: retry.Default.Base, Cap: retry.Default.Cap},
 		rand:     rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64())),
+
+		maxPending: o.Config.MaxPendingBytes,
 	}
 	if err := a.addTargets(o); err != nil {
 		return nil, err
@@ -124,20 +128,10 @@ func (a *Agent) Shutdown(ctx context.Context) {
 	defer a.recoverPanic("shutdown", "")
 	a.stopWorker()
 	a.Flush(ctx)
-	a.mu.Lock()
-	left := a.pending
-	a.pending = nil
-	a.mu.Unlock()
-	for _, j := range left {
-		a.fallback(j, fmt.Errorf("not delivered before the shutdown deadline (%d attempts): %w", j.attempts, errOrNone(j.lastErr)))
+	for _, j := range a.take() {
+		a.fallback(j, j.unsent())
+		a.done(j)
 	}
-}
-
-func errOrNone(err error) error {
-	if err == nil {
-		return errors.New("no attempt made")
-	}
-	return err
 }
 
 // recoverPanic keeps a bug in the agent from taking the extension down:
@@ -146,11 +140,4 @@ func (a *Agent) recoverPanic(where, requestID string) {
 	if p := recover(); p != nil {
 		a.log.Error("agent panic", "where", where, "requestId", requestID, "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
 	}
-}
-
-// Pending is the number of records waiting for delivery.
-func (a *Agent) Pending() int {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	return len(a.pending)
 }

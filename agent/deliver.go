@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/lambda-destinations/lambda-destinations/agent/destination"
+	"github.com/lambda-destinations/lambda-destinations/agent/retry"
 )
 
 // startWorker delivers the pending records on a goroutine. If Lambda
@@ -54,10 +55,7 @@ func (a *Agent) stopWorker() {
 func (a *Agent) Flush(ctx context.Context) {
 	a.flushing.Lock()
 	defer a.flushing.Unlock()
-	a.mu.Lock()
-	jobs := a.pending
-	a.pending = nil
-	a.mu.Unlock()
+	jobs := a.take()
 	var order []*target
 	byDest := map[*target][]*job{}
 	for _, j := range jobs {
@@ -102,7 +100,8 @@ func (a *Agent) deliver(ctx context.Context, t *target, jobs []*job) {
 				switch v := j.after(ctx, errs[i], a.policy); v {
 				case delivered:
 					a.log.Debug("record delivered", "destination", t.Name(), "requestId", j.msg.RequestID,
-						"condition", j.msg.Condition, "attempts", j.attempts+1)
+						"condition", j.msg.Condition, "attempts", j.attempts)
+					a.done(j)
 				case shorten:
 					a.fitRefused(ctx, j, errs[i])
 					again = append(again, j)
@@ -110,15 +109,18 @@ func (a *Agent) deliver(ctx context.Context, t *target, jobs []*job) {
 					a.log.Debug("retrying delivery", "destination", t.Name(), "requestId", j.msg.RequestID,
 						"attempts", j.attempts, "error", errs[i])
 					again = append(again, j)
-					failures = max(failures, j.attempts)
+					failures = max(failures, j.failures)
 				case nextFlush:
 					later = append(later, j)
 				default:
-					a.log.Warn("record not delivered", "destination", t.Name(), "requestId", j.msg.RequestID,
-						"attempts", j.attempts, "verdict", v.String(), "error", errs[i])
+					a.notDelivered(t, j, v, errs[i])
 					a.fallback(j, errs[i])
+					a.done(j)
 				}
 			}
+			// The batch's slots are the only hold on a record done with
+			// until this flush ends: let go of them now.
+			clear(batch)
 		}
 		// Those not sent when ctx ended keep their place behind the failed ones.
 		jobs = append(again, jobs...)
@@ -155,16 +157,6 @@ func (a *Agent) attempt(ctx context.Context, t *target, batch []*job) (errs []er
 	return errs
 }
 
-// requeue puts jobs back at the head of the queue, for the next flush.
-func (a *Agent) requeue(jobs []*job) {
-	if len(jobs) == 0 {
-		return
-	}
-	a.mu.Lock()
-	a.pending = append(jobs, a.pending...)
-	a.mu.Unlock()
-}
-
 // sleep waits for d, and reports false when ctx ends first.
 func sleep(ctx context.Context, d time.Duration) bool {
 	t := time.NewTimer(d)
@@ -181,6 +173,21 @@ func (a *Agent) jitter() float64 {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	return a.rand.Float64()
+}
+
+// notDelivered warns of a record given up. A refused TLS certificate is
+// told once per destination: every record to it fails the same way until
+// the certificate is mended, and each is on the log as undelivered.
+func (a *Agent) notDelivered(t *target, j *job, v verdict, err error) {
+	if !retry.CertificateError(err) {
+		a.log.Warn("record not delivered", "destination", t.Name(), "requestId", j.msg.RequestID,
+			"attempts", j.attempts, "verdict", v.String(), "error", err)
+		return
+	}
+	if t.certificateRefused.CompareAndSwap(false, true) {
+		a.log.Error("TLS certificate refused: records to this destination are not retried, and go to the log until it is mended",
+			"destination", t.Name(), "requestId", j.msg.RequestID, "error", err)
+	}
 }
 
 // fallback writes an undelivered record to the log, whole, with the reason,

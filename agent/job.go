@@ -3,9 +3,10 @@ package agent
 import (
 	"context"
 	"errors"
+	"fmt"
+	"strconv"
 
 	"github.com/lambda-destinations/lambda-destinations/agent/destination"
-	"github.com/lambda-destinations/lambda-destinations/agent/record"
 	"github.com/lambda-destinations/lambda-destinations/agent/retry"
 )
 
@@ -13,11 +14,14 @@ import (
 type job struct {
 	to  *target
 	msg destination.Message
-	// rec rebuilds msg shortened when it is too large for the destination:
-	// nil once it was, and for destinations that take records of any size.
-	rec      *record.Record
-	attempts int   // attempts the destination failed
-	lastErr  error // the error of the last of them
+	// short rebuilds msg shortened when it is too large for the
+	// destination: nil once it was, and for destinations that take records
+	// of any size.
+	short    *shortenable
+	weight   int   // bytes counted against the pending cap
+	attempts int   // attempts made
+	failures int   // of them, those the destination failed: what the retry policy counts
+	lastErr  error // the error of the last attempt
 }
 
 // verdict is what becomes of a job after an attempt.
@@ -39,17 +43,21 @@ func (v verdict) String() string {
 // after counts an attempt that ended with err and says what comes next.
 // The retry decision itself is the policy's.
 func (j *job) after(ctx context.Context, err error, p retry.Policy) verdict {
-	switch {
-	case err == nil:
-		return delivered
-	case retry.Cancelled(ctx, err):
-		return nextFlush // the flush was cut short: not the destination's doing
-	case errors.Is(err, destination.ErrTooLarge) && j.rec != nil:
+	if errors.Is(err, destination.ErrTooLarge) && j.short != nil {
 		return shorten // the service counts sizes its own way
 	}
 	j.attempts++
 	j.lastErr = err
-	switch p.Decide(err, j.attempts, ctx.Err() == nil) {
+	switch {
+	case err == nil:
+		return delivered
+	case retry.Cancelled(ctx, err):
+		// The flush was cut short, which is not the destination's doing:
+		// the attempt is not held against the record.
+		return nextFlush
+	}
+	j.failures++
+	switch p.Decide(err, j.failures, ctx.Err() == nil) {
 	case retry.Retry:
 		return retryLater
 	case retry.Later:
@@ -58,4 +66,25 @@ func (j *job) after(ctx context.Context, err error, p retry.Policy) verdict {
 		return permanent
 	}
 	return giveUp
+}
+
+// unsent is why a job is written to the log when the shutdown deadline
+// comes first. An attempt that ended without an answer, cut short or timed
+// out, may have reached the destination all the same.
+func (j *job) unsent() error {
+	const head = "not delivered before the shutdown deadline"
+	switch {
+	case j.attempts == 0:
+		return errors.New(head + ": no attempt made")
+	case errors.Is(j.lastErr, context.Canceled), errors.Is(j.lastErr, context.DeadlineExceeded):
+		return fmt.Errorf("%s (%s): the last one had no answer, and the record may have been delivered: %w", head, plural(j.attempts, "attempt"), j.lastErr)
+	}
+	return fmt.Errorf("%s (%s): %w", head, plural(j.attempts, "attempt"), j.lastErr)
+}
+
+func plural(n int, word string) string {
+	if n == 1 {
+		return "1 " + word
+	}
+	return strconv.Itoa(n) + " " + word + "s"
 }

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/lambda-destinations/lambda-destinations/agent/destination"
-	"github.com/lambda-destinations/lambda-destinations/agent/record"
 	"github.com/lambda-destinations/lambda-destinations/agent/retry"
 )
 
@@ -21,39 +20,63 @@ func TestJobAfter(t *testing.T) {
 	tooLarge := fmt.Errorf("message too long (%w, %w)", destination.ErrTooLarge, destination.ErrPermanent)
 	denied := fmt.Errorf("access denied (%w)", destination.ErrPermanent)
 	tests := []struct {
-		name         string
-		ctx          context.Context
-		err          error
-		attempts     int  // before the attempt
-		shortenable  bool // the job still has its record to shorten
-		want         verdict
-		wantAttempts int
+		name        string
+		ctx         context.Context
+		err         error
+		before      int  // attempts before, all failed
+		shortenable bool // the job still has its record to shorten
+		want        verdict
+		attempts    int // after
+		failures    int
 	}{
-		{"delivered", open, nil, 0, true, delivered, 0},
-		{"delivered after failures", open, nil, 2, false, delivered, 2},
-		{"retryable", open, throttled, 0, false, retryLater, 1},
-		{"retryable, last attempt", open, throttled, 3, false, giveUp, 4},
-		{"permanent", open, denied, 0, false, permanent, 1},
-		{"too large, can be shortened", open, tooLarge, 0, true, shorten, 0},
-		{"too large once shortened", open, tooLarge, 0, false, permanent, 1},
-		{"cut short by the flush", ended, context.Canceled, 1, false, nextFlush, 1},
-		{"failed as the flush ended", ended, throttled, 3, false, nextFlush, 4},
-		{"deadline of the attempt alone", open, context.DeadlineExceeded, 0, false, retryLater, 1},
+		{"delivered", open, nil, 0, true, delivered, 1, 0},
+		{"delivered after failures", open, nil, 2, false, delivered, 3, 2},
+		{"retryable", open, throttled, 0, false, retryLater, 1, 1},
+		{"retryable, last attempt", open, throttled, 3, false, giveUp, 4, 4},
+		{"permanent", open, denied, 0, false, permanent, 1, 1},
+		{"too large, can be shortened", open, tooLarge, 0, true, shorten, 0, 0},
+		{"too large once shortened", open, tooLarge, 0, false, permanent, 1, 1},
+		{"cut short by the flush", ended, context.Canceled, 1, false, nextFlush, 2, 1},
+		{"failed as the flush ended", ended, throttled, 3, false, nextFlush, 4, 4},
+		{"deadline of the attempt alone", open, context.DeadlineExceeded, 0, false, retryLater, 1, 1},
 	}
 	policy := retry.Policy{MaxAttempts: 4, Base: time.Millisecond, Cap: time.Millisecond}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			j := &job{attempts: tt.attempts}
+			j := &job{attempts: tt.before, failures: tt.before}
 			if tt.shortenable {
-				j.rec = &record.Record{}
+				j.short = &shortenable{}
 			}
-			if got := j.after(tt.ctx, tt.err, policy); got != tt.want || j.attempts != tt.wantAttempts {
-				t.Errorf("after(%v) = %s with %d attempts, want %s with %d", tt.err, got, j.attempts, tt.want, tt.wantAttempts)
+			if got := j.after(tt.ctx, tt.err, policy); got != tt.want || j.attempts != tt.attempts || j.failures != tt.failures {
+				t.Errorf("after(%v) = %s with %d attempts, %d failed; want %s with %d, %d failed",
+					tt.err, got, j.attempts, j.failures, tt.want, tt.attempts, tt.failures)
 			}
-			if tt.err != nil && tt.want != shorten && tt.want != nextFlush && j.lastErr != tt.err {
+			if tt.want != shorten && j.lastErr != tt.err {
 				t.Errorf("lastErr %v, want %v", j.lastErr, tt.err)
 			}
 		})
+	}
+}
+
+func TestJobUnsent(t *testing.T) {
+	refused := errors.New("webhook https://example.com answered 503")
+	cut := fmt.Errorf("webhook https://example.com: Post: %w", context.Canceled)
+	timedOut := fmt.Errorf("webhook https://example.com: Post: %w", context.DeadlineExceeded)
+	tests := []struct {
+		attempts int
+		last     error
+		want     string
+	}{
+		{0, nil, "not delivered before the shutdown deadline: no attempt made"},
+		{1, cut, "not delivered before the shutdown deadline (1 attempt): the last one had no answer, and the record may have been delivered: " + cut.Error()},
+		{3, timedOut, "not delivered before the shutdown deadline (3 attempts): the last one had no answer, and the record may have been delivered: " + timedOut.Error()},
+		{2, refused, "not delivered before the shutdown deadline (2 attempts): " + refused.Error()},
+	}
+	for _, tt := range tests {
+		j := &job{attempts: tt.attempts, lastErr: tt.last}
+		if got := j.unsent().Error(); got != tt.want {
+			t.Errorf("unsent() = %q\nwant        %q", got, tt.want)
+		}
 	}
 }
 
@@ -89,11 +112,11 @@ func TestCutShortFlushGoesOnAtTheNextInvocation(t *testing.T) {
 	a.mu.Lock()
 	var left []string
 	for _, j := range a.pending {
-		left = append(left, fmt.Sprintf("%s:%d", j.msg.RequestID, j.attempts))
+		left = append(left, fmt.Sprintf("%s:%d/%d", j.msg.RequestID, j.attempts, j.failures))
 	}
 	a.mu.Unlock()
-	if fmt.Sprint(left) != "[r1:0 r2:0]" {
-		t.Errorf("pending after the cut %v, want [r1:0 r2:0]: both kept in order, no failure counted", left)
+	if fmt.Sprint(left) != "[r1:1/0 r2:0/0]" {
+		t.Errorf("pending after the cut %v, want [r1:1/0 r2:0/0]: both kept in order, the attempt counted but not as a failure", left)
 	}
 	if out.String() != "" {
 		t.Errorf("log: %s", out)

@@ -19,12 +19,25 @@ type Omitted struct {
 	Location string `json:"location,omitempty"`
 }
 
+// shortenable is what shortening a record needs: the record without its
+// payloads, which the serialised record holds already, and their sizes.
+type shortenable struct {
+	rec               record.Record
+	request, response int // bytes of the payloads in the record
+}
+
+func newShortenable(rec *record.Record) *shortenable {
+	s := &shortenable{rec: *rec, request: len(rec.RequestPayload), response: len(rec.ResponsePayload)}
+	s.rec.RequestPayload, s.rec.ResponsePayload = nil, nil
+	return s
+}
+
 // fit makes a record that is larger than its destination accepts fit, before
 // sending: the payloads are replaced by markers, and the whole record goes
 // to the overflow bucket or, without one, to the log. Nothing is dropped.
 func (a *Agent) fit(ctx context.Context, j *job) {
 	s, ok := j.to.d.(destination.Sizer)
-	if !ok || j.rec == nil || len(j.msg.Record) <= s.MaxRecordBytes() {
+	if !ok || j.short == nil || len(j.msg.Record) <= s.MaxRecordBytes() {
 		return
 	}
 	a.shrink(ctx, j, fmt.Sprintf("record of %d bytes is over the %d-byte limit of %s", len(j.msg.Record), s.MaxRecordBytes(), j.to.Name()))
@@ -36,8 +49,8 @@ func (a *Agent) fitRefused(ctx context.Context, j *job, err error) {
 }
 
 func (a *Agent) shrink(ctx context.Context, j *job, reason string) {
-	rec := j.rec
-	j.rec = nil
+	short := j.short
+	j.short = nil
 	location := ""
 	if a.overflow != nil {
 		loc, err := a.overflow.Store(ctx, j.msg)
@@ -53,15 +66,16 @@ func (a *Agent) shrink(ctx context.Context, j *job, reason string) {
 			a.log.Error("cannot write oversize record", "requestId", j.msg.RequestID, "error", err)
 		}
 	}
-	small := *rec
-	small.RequestPayload = marker(reason, len(rec.RequestPayload), location)
-	small.ResponsePayload = marker(reason, len(rec.ResponsePayload), location)
+	small := short.rec
+	small.RequestPayload = marker(reason, short.request, location)
+	small.ResponsePayload = marker(reason, short.response, location)
 	body, err := record.Marshal(&small)
 	if err != nil {
 		a.log.Error("cannot serialise a shortened record", "requestId", j.msg.RequestID, "error", err)
 		return
 	}
 	j.msg.Record = body
+	a.reweigh(j)
 	a.log.Info("record shortened for its destination", "destination", j.to.Name(), "requestId", j.msg.RequestID,
 		"bytes", len(body), "location", location)
 }

@@ -1,9 +1,6 @@
 package agent
 
 import (
-	"fmt"
-	"runtime/debug"
-
 	"github.com/lambda-destinations/lambda-destinations/agent/destination"
 	"github.com/lambda-destinations/lambda-destinations/agent/invocation"
 	"github.com/lambda-destinations/lambda-destinations/agent/record"
@@ -39,18 +36,7 @@ func (a *Agent) Add(inv invocation.Invocation) {
 		}
 		a.enqueue(d, inv, &r)
 	}
-	if inv.Request.Len()+inv.Response.Len() >= releaseAfter {
-		// The captured body is garbage now, held in the records alone:
-		// its pages go back to the system, in the background, rather
-		// than stay counted as the extension's (and the function's)
-		// memory until a large body needs them again.
-		go debug.FreeOSMemory()
-	}
 }
-
-// releaseAfter is the size of the payloads whose records are followed by
-// returning free memory to the system.
-const releaseAfter = 1 << 20
 
 // enqueue serialises one record and queues it for the delivery's destinations.
 func (a *Agent) enqueue(d route.Delivery, inv invocation.Invocation, rec *record.Record) {
@@ -68,19 +54,18 @@ func (a *Agent) enqueue(d route.Delivery, inv invocation.Invocation, rec *record
 		TraceID:     inv.TraceID,
 		Attempt:     rec.RequestContext.ApproximateInvokeCount,
 	}
-	a.mu.Lock()
-	for _, i := range d.Dests {
-		j := &job{to: a.dests[i], msg: msg}
-		if _, ok := j.to.d.(destination.Sizer); ok {
-			j.rec = rec // to shorten it, if it is too large
+	jobs := make([]*job, len(d.Dests))
+	var short *shortenable
+	for k, i := range d.Dests {
+		jobs[k] = &job{to: a.dests[i], msg: msg}
+		if _, ok := jobs[k].to.d.(destination.Sizer); ok {
+			if short == nil {
+				short = newShortenable(rec)
+			}
+			jobs[k].short = short
 		}
-		a.pending = append(a.pending, j)
 	}
-	shed := a.shedLocked()
-	a.mu.Unlock()
-	for _, j := range shed {
-		a.fallback(j, fmt.Errorf("more than %d bytes of records waiting for delivery: written to the log instead", maxPendingBytes))
-	}
+	a.queue(jobs)
 }
 
 // scrub leaves out the payloads DESTINATIONS_INCLUDE does not name and
@@ -102,26 +87,4 @@ func (a *Agent) scrub(inv invocation.Invocation) invocation.Invocation {
 		inv.CognitoIdentity = string(red.Payload(invocation.Payload{Bytes: []byte(inv.CognitoIdentity)}).Bytes)
 	}
 	return inv
-}
-
-// maxPendingBytes bounds the records waiting in memory: the extension shares
-// the function's memory, and a destination that is down for long must not
-// take it. Beyond it, the oldest records go to the log.
-const maxPendingBytes = 16 << 20
-
-// shedLocked takes the oldest pending records out while they weigh more
-// than maxPendingBytes; the caller holds mu and logs them.
-func (a *Agent) shedLocked() []*job {
-	total := 0
-	for _, j := range a.pending {
-		total += len(j.msg.Record)
-	}
-	var shed []*job
-	for total > maxPendingBytes && len(a.pending) > 1 {
-		j := a.pending[0]
-		a.pending = a.pending[1:]
-		total -= len(j.msg.Record)
-		shed = append(shed, j)
-	}
-	return shed
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/http"
 	"slices"
+	"sync/atomic"
 
 	"github.com/lambda-destinations/lambda-destinations/agent/config"
 	"github.com/lambda-destinations/lambda-destinations/agent/destination"
@@ -15,6 +16,8 @@ import (
 type target struct {
 	destination.Target
 	d destination.Destination
+
+	certificateRefused atomic.Bool // its TLS certificate was refused, and the log says so
 }
 
 // addTargets makes the clients of the configured destinations, one per

@@ -84,8 +84,8 @@ func TestEveryDestinationKind(t *testing.T) {
 	}
 	one := func(name string, s *fakeaws.Server) fakeaws.Entry {
 		t.Helper()
-		waitFor(t, 10*time.Second, name+" call", func() bool { return len(s.Calls()) >= 1 })
-		time.Sleep(100 * time.Millisecond)
+		// The extension delivered before it asked for its next event, and
+		// the emulator answered the caller only then: every call is in.
 		calls := s.Calls()
 		if len(calls) != 1 || len(calls[0].Entries) != 1 {
 			t.Fatalf("%s: %d calls: %+v", name, len(calls), calls)

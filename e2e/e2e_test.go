@@ -190,6 +190,23 @@ type logLine struct {
 	Record      record.Record `json:"record"`
 }
 
+// lastRecord invokes e once more, with an event whose record is sure to
+// reach hook, and waits for that record. A record is delivered before the
+// next invocation's, so a duplicate of an earlier one would have come
+// before it: this is how a test knows that none will come.
+func lastRecord(t *testing.T, e *rie.Emulator, hook *receiver.Receiver, id string, body []byte) {
+	t.Helper()
+	invoke(t, e, id, body)
+	waitFor(t, 10*time.Second, "the record of "+id, func() bool {
+		for _, r := range hook.Received() {
+			if r.Header.Get("X-Destinations-Request-Id") == id {
+				return true
+			}
+		}
+		return false
+	})
+}
+
 // waitFor polls until cond holds or the time is up.
 func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
 	t.Helper()

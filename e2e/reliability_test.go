@@ -55,9 +55,9 @@ func TestRetryUntilRecovered(t *testing.T) {
 					t.Error("with background, the caller should not wait for the retries")
 				}
 			}
-			time.Sleep(300 * time.Millisecond)
-			if n := len(hook.Received()); n != before+3 {
-				t.Errorf("%d attempts, want 3", n-before)
+			lastRecord(t, e, hook, "req-2", event(t, "success.json"))
+			if n := len(hook.Received()); n != before+4 {
+				t.Errorf("%d attempts, want 3 and the last record's", n-before)
 			}
 		})
 	}
@@ -131,9 +131,9 @@ func TestShutdownFlushesPending(t *testing.T) {
 
 	// The extension has the shutdown phase (2 s in the emulator) to finish.
 	waitFor(t, 10*time.Second, "the extension to exit", func() bool {
-		return strings.Contains(e.Output(), "Waiting for runtime domain processes termination")
+		_, err := e.Process("/opt/extensions/destinations")
+		return strings.Contains(e.Output(), "Waiting for runtime domain processes termination") && err != nil
 	})
-	time.Sleep(2500 * time.Millisecond)
 	delivered := map[string]bool{}
 	for _, r := range hook.Received() {
 		delivered[r.Header.Get("X-Destinations-Request-Id")] = true
@@ -145,8 +145,12 @@ func TestShutdownFlushesPending(t *testing.T) {
 		}
 	}
 	for id, l := range logged {
-		if !strings.Contains(l.Reason, "shutdown") {
+		if !strings.Contains(l.Reason, "not delivered before the shutdown deadline") {
 			t.Errorf("%s logged for %q", id, l.Reason)
+		}
+		// A record the webhook received but had not answered by then.
+		if delivered[id] && !strings.Contains(l.Reason, "the last one had no answer, and the record may have been delivered") {
+			t.Errorf("%s reached the webhook, but its reason says %q", id, l.Reason)
 		}
 	}
 	t.Logf("%d delivered, %d written to the log at shutdown", len(delivered), len(logged))

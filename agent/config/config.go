@@ -32,6 +32,9 @@ type Config struct {
 	LogLevel   slog.Level
 
 	MaxPayloadBytes int // of each request and response, kept for the record
+	// MaxPendingBytes bounds the records the agent holds, waiting or on
+	// their way; beyond it the oldest waiting ones go to the log.
+	MaxPendingBytes int
 	Flush           flush.Strategy
 	MaxAttempts     int // per record and destination, the first included
 	AttemptTimeout  time.Duration
@@ -63,6 +66,7 @@ type environment struct {
 	RuntimeAPI      string   `env:"DESTINATIONS_RUNTIME_API"`
 	LogLevel        string   `env:"DESTINATIONS_LOG_LEVEL" envDefault:"info"`
 	MaxPayloadBytes int      `env:"DESTINATIONS_MAX_PAYLOAD_BYTES" envDefault:"6291456"`
+	MaxPendingBytes int      `env:"DESTINATIONS_MAX_PENDING_BYTES" envDefault:"8388608"`
 	Flush           string   `env:"DESTINATIONS_FLUSH" envDefault:"end"`
 	MaxAttempts     int      `env:"DESTINATIONS_MAX_ATTEMPTS" envDefault:"4"`
 	AttemptTimeout  int      `env:"DESTINATIONS_ATTEMPT_TIMEOUT_MS" envDefault:"1000"`
@@ -113,6 +117,7 @@ func Parse(environ map[string]string) (*Config, error) {
 	}
 	c := &Config{
 		MaxPayloadBytes: e.MaxPayloadBytes,
+		MaxPendingBytes: e.MaxPendingBytes,
 		MaxAttempts:     e.MaxAttempts,
 		FunctionVersion: e.FunctionVersion,
 		Region:          e.Region,
@@ -143,6 +148,9 @@ func (c *Config) read(e *environment) error {
 	}
 	if c.MaxPayloadBytes < 0 {
 		return &Error{"DESTINATIONS_MAX_PAYLOAD_BYTES", strconv.Itoa(c.MaxPayloadBytes), "must be 0 or more"}
+	}
+	if c.MaxPendingBytes < minPendingBytes {
+		return &Error{"DESTINATIONS_MAX_PENDING_BYTES", strconv.Itoa(c.MaxPendingBytes), "must be 65536 or more"}
 	}
 	if c.Flush, err = flush.Parse(e.Flush); err != nil {
 		return &Error{"DESTINATIONS_FLUSH", e.Flush, "want end or background"}
@@ -221,6 +229,10 @@ func parsePort(s string) (int, bool) {
 	n, _ := strconv.Atoi(s)
 	return n, n <= 65535
 }
+
+// minPendingBytes is the least DESTINATIONS_MAX_PENDING_BYTES: a few small
+// records.
+const minPendingBytes = 64 << 10
 
 // messageLimit reads a queue's or a bus's message size limit; "" is 0,
 // which keeps the service's default.

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"context"
 	"errors"
 	"log/slog"
 	"maps"
@@ -25,7 +26,7 @@ func TestDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	if c.ProxyPort != 9009 || c.RuntimeAPI != "127.0.0.1:9001" || c.FunctionVersion != "" ||
-		c.MaxPayloadBytes != 6<<20 || c.Flush != flush.End || c.MaxAttempts != 4 || c.AttemptTimeout != time.Second ||
+		c.MaxPayloadBytes != 6<<20 || c.MaxPendingBytes != 8<<20 || c.Flush != flush.End || c.MaxAttempts != 4 || c.AttemptTimeout != time.Second ||
 		c.SQSMaxBytes != 0 || c.EventBridgeMaxBytes != 0 || c.Overflow != nil || len(c.Success) != 0 ||
 		c.LogLevel != slog.LevelInfo || c.MemorySizeMB != 0 || c.Timeout != 0 || c.SAMLocal {
 		t.Errorf("defaults: %+v", c)
@@ -72,6 +73,8 @@ func TestErrorsNameTheVariable(t *testing.T) {
 		{"DESTINATIONS_LOG_LEVEL", "loud", "debug, info"},
 		{"DESTINATIONS_MAX_PAYLOAD_BYTES", "lots", "not a valid int"},
 		{"DESTINATIONS_MAX_PAYLOAD_BYTES", "-1", "0 or more"},
+		{"DESTINATIONS_MAX_PENDING_BYTES", "1000", "65536 or more"},
+		{"DESTINATIONS_MAX_PENDING_BYTES", "8MiB", "not a valid int"},
 		{"DESTINATIONS_FLUSH", "later", "end or background"},
 		{"DESTINATIONS_MAX_ATTEMPTS", "0", "between 1 and 20"},
 		{"DESTINATIONS_ATTEMPT_TIMEOUT_MS", "0", "1 or more"},
@@ -233,5 +236,33 @@ func TestCheckRuntimeAPI(t *testing.T) {
 				t.Errorf("error %v\nwant  %s", err, want)
 			}
 		})
+	}
+}
+
+// BenchmarkCheckRuntimeAPI is what the check adds to a cold start: one
+// connection on loopback, accepted and closed.
+func BenchmarkCheckRuntimeAPI(b *testing.B) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer l.Close()
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			c.Close()
+		}
+	}()
+	c, err := Parse(environ(map[string]string{"DESTINATIONS_RUNTIME_API": l.Addr().String()}))
+	if err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		if err := c.CheckRuntimeAPI(context.Background()); err != nil {
+			b.Fatal(err)
+		}
 	}
 }

@@ -49,8 +49,8 @@ func (t Target) Name() string {
 // formed, so that a malformed one is redacted too.
 func RedactURL(raw string) string {
 	scheme, rest, ok := strings.Cut(raw, "://")
-	if !ok {
-		scheme, rest = "", raw
+	if !ok || strings.ContainsAny(scheme, "/?#") { // a "://" in the path is not a scheme's
+		scheme, rest, ok = "", raw, false
 	}
 	host, more := rest, ""
 	if i := strings.IndexAny(rest, "/?#"); i >= 0 {

@@ -359,7 +359,8 @@ func load64(s string, i int) uint64 {
 
 // Payload embeds captured bytes in the record: as JSON when they are valid
 // JSON, else as a JSON string, or as a base64 string when they are not valid
-// UTF-8. An empty body is null. Only insignificant whitespace is changed.
+// UTF-8. An empty body is null, and a truncated one of which nothing is
+// kept the empty string. Only insignificant whitespace is changed.
 func Payload(p invocation.Payload) (json.RawMessage, string, *Truncation) {
 	b := p.Join()
 	var trunc *Truncation

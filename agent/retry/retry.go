@@ -4,6 +4,8 @@ package retry
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"time"
 
@@ -46,20 +48,33 @@ func (v Verdict) String() string {
 	return [...]string{"retry", "give up", "permanent", "later"}[v]
 }
 
-// Decide classifies a failed attempt. attempts counts the attempts made so
-// far; budgetLeft is whether the flush's budget was still open after it.
-func (p Policy) Decide(err error, attempts int, budgetLeft bool) Verdict {
+// Decide classifies a failed attempt. failures counts the attempts that
+// failed so far, this one included; budgetLeft is whether the flush's
+// budget was still open after it.
+func (p Policy) Decide(err error, failures int, budgetLeft bool) Verdict {
 	switch {
-	case errors.Is(err, destination.ErrPermanent):
+	case errors.Is(err, destination.ErrPermanent), CertificateError(err):
 		return Permanent
 	case !budgetLeft:
 		// Cut short by the budget (a freeze, the deadline), not by the
 		// destination: it does not count against the record.
 		return Later
-	case attempts >= p.MaxAttempts:
+	case failures >= p.MaxAttempts:
 		return GiveUp
 	}
 	return Retry
+}
+
+// CertificateError reports a TLS certificate that the client refused: an
+// unknown authority (a self-signed certificate), another host's name, an
+// expired or otherwise invalid one. The next handshake would be refused
+// the same way.
+func CertificateError(err error) bool {
+	var verification *tls.CertificateVerificationError
+	var authority x509.UnknownAuthorityError
+	var host x509.HostnameError
+	var invalid x509.CertificateInvalidError
+	return errors.As(err, &verification) || errors.As(err, &authority) || errors.As(err, &host) || errors.As(err, &invalid)
 }
 
 // Cancelled reports whether err comes from the caller's context ending

@@ -1,8 +1,11 @@
 package retry
 
 import (
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
+	"net/url"
 	"testing"
 	"time"
 
@@ -37,13 +40,23 @@ func TestDecide(t *testing.T) {
 	p := Policy{MaxAttempts: 3}
 	retryable := errors.New("webhook answered 503")
 	permanent := fmt.Errorf("%w: webhook answered 403", destination.ErrPermanent)
+	// As the webhook and AWS clients wrap what http.Client.Do returns.
+	handshake := func(err error) error {
+		return fmt.Errorf("webhook https://example.com: %w", &url.Error{Op: "Post", URL: "https://example.com", Err: err})
+	}
+	cert := &x509.Certificate{DNSNames: []string{"example.com"}}
 	tests := []struct {
 		name       string
 		err        error
-		attempts   int
+		failures   int
 		budgetLeft bool
 		want       Verdict
 	}{
+		{"self-signed certificate", handshake(&tls.CertificateVerificationError{Err: x509.UnknownAuthorityError{Cert: cert}}), 1, true, Permanent},
+		{"unknown authority", handshake(x509.UnknownAuthorityError{Cert: cert}), 1, true, Permanent},
+		{"another host's certificate", handshake(&tls.CertificateVerificationError{Err: x509.HostnameError{Certificate: cert, Host: "127.0.0.1"}}), 1, true, Permanent},
+		{"expired certificate", handshake(x509.CertificateInvalidError{Cert: cert, Reason: x509.Expired}), 1, true, Permanent},
+		{"not TLS at all", handshake(tls.RecordHeaderError{Msg: "first record does not look like a TLS handshake"}), 1, true, Retry},
 		{"first 5xx", retryable, 1, true, Retry},
 		{"second 5xx", retryable, 2, true, Retry},
 		{"attempts exhausted", retryable, 3, true, GiveUp},
@@ -54,7 +67,7 @@ func TestDecide(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := p.Decide(tt.err, tt.attempts, tt.budgetLeft); got != tt.want {
+			if got := p.Decide(tt.err, tt.failures, tt.budgetLeft); got != tt.want {
 				t.Errorf("Decide = %v, want %v", got, tt.want)
 			}
 		})

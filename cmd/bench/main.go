@@ -5,7 +5,7 @@
 // `make bench` runs it after `make layer`; it exits with status 1 when a
 // budget is not kept.
 //
-//	go run ./cmd/bench [-n 500] [-cold 10] [-growth 10000] [-large 20] [-out build/bench.json]
+//	go run ./cmd/bench [-n 500] [-cold 10] [-growth 10000] [-large 20] [-backlog 2000] [-out build/bench.json]
 package main
 
 import (
@@ -36,6 +36,9 @@ func main() {
 	flag.IntVar(&o.Growth, "growth", d.Growth, "invocations of the layer before the memory growth check")
 	flag.IntVar(&o.Large, "large", d.Large, "invocations with a large response per setup")
 	flag.IntVar(&o.LargeBytes, "large-bytes", d.LargeBytes, "size of the large response")
+	flag.IntVar(&o.Backlog, "backlog", d.Backlog, "invocations of the backlog setup, faster than its webhook")
+	flag.IntVar(&o.BacklogBytes, "backlog-bytes", d.BacklogBytes, "size of the responses of the backlog setup")
+	flag.DurationVar(&o.BacklogDelay, "backlog-delay", d.BacklogDelay, "the backlog webhook's time per record")
 	flag.StringVar(&o.BaselineDir, "baseline", "", "another build of the layer (a directory as make layer writes, e.g. from another commit) measured beside it")
 	layer := flag.String("layer", "", "layer directory to measure (default: build/layer-ARCH for this machine, built by make layer, else built now)")
 	zips := flag.String("zips", "build/layer-x86_64.zip,build/layer-arm64.zip", "comma-separated layer zips whose sizes are checked")

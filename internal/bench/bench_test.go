@@ -182,10 +182,11 @@ func TestSetupOptions(t *testing.T) {
 		{Relay, "/r", "/opt/destinations-wrapper /task/fn", "", ""},
 		{Layer, "/l", "/opt/destinations-wrapper /task/fn", "stdout", "stdout"},
 		{Carry, "/l", "/opt/destinations-wrapper /task/fn", "", "stdout"},
-		{Webhook, "/l", "/opt/destinations-wrapper /task/fn", "/success", "stdout"},
+		{Webhook, "/l", "/opt/destinations-wrapper /task/fn", "http://hook/success", "stdout"},
+		{Backlog, "/l", "/opt/destinations-wrapper /task/fn", "http://hook/backlog", ""},
 	}
 	for _, tt := range tests {
-		o := r.options(byName[tt.name])
+		o := r.options(byName[tt.name], "http://hook")
 		if o.LayerDir != tt.layer || strings.Join(o.Command, " ") != tt.command || o.TaskRoot != "/task" ||
 			o.Env["DESTINATIONS_ON_SUCCESS"] != tt.success || o.Env["DESTINATIONS_ON_FAILURE"] != tt.failure {
 			t.Errorf("%s: %+v", tt.name, o)
@@ -297,6 +298,7 @@ func TestRun(t *testing.T) {
 		LayerDir: filepath.Join(tmp, "layer"), NoopDir: filepath.Join(tmp, "noop"), RelayDir: filepath.Join(tmp, "relay"),
 		Function:    filepath.Join(tmp, "task", "function"),
 		Invocations: 5, Warmup: 2, ColdStarts: 1, Growth: 30, Large: 2, LargeBytes: 1 << 20,
+		Backlog: 40, BacklogBytes: 64 << 10, BacklogDelay: 20 * time.Millisecond,
 	}
 	for _, build := range []func() error{
 		func() error { return rie.BuildLayer(ctx, o.LayerDir) },
@@ -328,6 +330,9 @@ func TestRun(t *testing.T) {
 	}
 	if r.Growth == nil || r.Growth.End.Invocations != 30 || r.Growth.Start.Memory.RSS <= 0 {
 		t.Errorf("growth %+v", r.Growth)
+	}
+	if b := r.Backlog; b == nil || b.Delivered == 0 || b.Delivered > b.Invocations || b.PeakKiB < b.Idle.RSS || b.DrainedKiB <= 0 {
+		t.Errorf("backlog %+v", b)
 	}
 	if tr := r.Init[Layer]; tr.Packages == 0 {
 		t.Errorf("init trace %+v", r.Init)

@@ -24,6 +24,11 @@ type Budgets struct {
 	ZipBytes          int64   `json:"zipBytes"`          // each layer zip
 	PostResponseMs    float64 `json:"postResponseMs"`    // webhook with the end strategy, median
 	RecordsPerSecond  float64 `json:"recordsPerSecond"`  // BenchmarkBuildMarshal1KB on one core
+	// BacklogSlackMiB is what the extension's peak memory under a backlog
+	// may take beyond its idle memory and twice the pending cap.
+	BacklogSlackMiB float64 `json:"backlogSlackMiB"`
+	// DrainedAddedMiB is what it may keep above idle once the backlog is gone.
+	DrainedAddedMiB float64 `json:"drainedAddedMiB"`
 }
 
 // DefaultBudgets are the project's.
@@ -38,17 +43,20 @@ var DefaultBudgets = Budgets{
 	ZipBytes:          4 << 20,
 	PostResponseMs:    1,
 	RecordsPerSecond:  100000,
+	BacklogSlackMiB:   8,
+	DrainedAddedMiB:   4,
 }
 
 // Report is the outcome of a run, written as JSON for comparing commits.
 type Report struct {
-	Time     string   `json:"time"`
-	Commit   string   `json:"commit,omitempty"`
-	Machine  Machine  `json:"machine"`
-	Settings Settings `json:"settings"`
-	Setups   []*Setup `json:"setups"`
-	Growth   *Growth  `json:"growth,omitempty"`
-	Sizes    []Size   `json:"sizes"`
+	Time     string         `json:"time"`
+	Commit   string         `json:"commit,omitempty"`
+	Machine  Machine        `json:"machine"`
+	Settings Settings       `json:"settings"`
+	Setups   []*Setup       `json:"setups"`
+	Growth   *Growth        `json:"growth,omitempty"`
+	Backlog  *BacklogResult `json:"backlog,omitempty"`
+	Sizes    []Size         `json:"sizes"`
 	// Init is each extension's package initialisation (GODEBUG=inittrace=1).
 	Init    map[string]InitTrace `json:"init"`
 	Go      []GoBench            `json:"go,omitempty"`
@@ -229,6 +237,10 @@ func (r *Report) Evaluate() {
 	if hook != nil && noop != nil {
 		check("time after the response (webhook, end): added median", added(hook.Latency, noop.Latency, medianOf), b.PostResponseMs, "ms")
 	}
+	if bl := r.Backlog; bl != nil {
+		check("extension peak RSS under a backlog", mib(bl.PeakKiB), mib(bl.Idle.RSS)+2*float64(bl.CapBytes)/(1<<20)+b.BacklogSlackMiB, "MiB")
+		check("extension RSS once the backlog drained, above idle", mib(bl.DrainedKiB-bl.Idle.RSS), b.DrainedAddedMiB, "MiB")
+	}
 	for _, s := range r.Sizes {
 		if s.Zip {
 			check("size of "+s.Name, float64(s.Bytes), float64(b.ZipBytes), "bytes")
@@ -356,6 +368,12 @@ func (r *Report) WriteTable(w io.Writer) error {
 	if g := r.Growth; g != nil {
 		p("layer extension RSS after %d invocations: %.1f MiB, after %d: %.1f MiB (%+.1f%%)\n",
 			g.Start.Invocations, mib(g.Start.Memory.RSS), g.End.Invocations, mib(g.End.Memory.RSS), g.Percent)
+	}
+	if bl := r.Backlog; bl != nil {
+		p("layer extension under a backlog (%d invocations, %s responses, a webhook taking %.0f ms a record, cap %s):\n",
+			bl.Invocations, humanBytes(int64(bl.ResponseBytes)), bl.DelayMs, humanBytes(int64(bl.CapBytes)))
+		p("  idle RSS %.1f MiB, peak %.1f MiB (bound %.1f), %.1f MiB once drained %.1f s after the last invocation; %d records delivered, %d to the log\n",
+			mib(bl.Idle.RSS), mib(bl.PeakKiB), mib(bl.BoundKiB), mib(bl.DrainedKiB), bl.DrainSeconds, bl.Delivered, bl.Invocations-bl.Delivered)
 	}
 	p("\n")
 

@@ -17,6 +17,7 @@ const (
 	Carry    = "layer-onfailure" // the layer with records on failure only
 	Webhook  = "layer-webhook"   // the layer delivering to a local webhook before /next
 	Baseline = "baseline"        // another build of the layer, when Options.BaselineDir is set
+	Backlog  = "layer-backlog"   // the layer in the background strategy, behind a slow webhook
 )
 
 // Extension executables inside the layers, as the emulator starts them.
@@ -33,6 +34,7 @@ const (
 	coldStarts phase = 1 << iota // fresh emulators: the init phase
 	warm                         // sequential 1 KB invocations, idle memory
 	large                        // large responses, peak memory
+	backlog                      // a webhook slower than the invocations
 	all        = coldStarts | warm | large
 )
 
@@ -67,6 +69,11 @@ var setups = []setup{
 		env: func(hook string) map[string]string { return records(hook+"/success", "stdout") }},
 	{name: Baseline, about: "another build of the layer (-baseline), set up as layer",
 		ext: LayerExtension, layer: func(o Options) string { return o.BaselineDir }, wrap: true, env: toStdout, phases: all},
+	{name: Backlog, about: "through this layer, records delivered in the background to a webhook slower than the invocations",
+		ext: LayerExtension, layer: layerDir, wrap: true, phases: backlog,
+		env: func(hook string) map[string]string {
+			return map[string]string{"DESTINATIONS_ON_SUCCESS": hook + "/backlog", "DESTINATIONS_FLUSH": "background"}
+		}},
 }
 
 func layerDir(o Options) string { return o.LayerDir }
@@ -97,8 +104,9 @@ func (r *runner) in(p phase) []setup {
 	return out
 }
 
-// options configure the emulator of a setup.
-func (r *runner) options(s setup) rie.Options {
+// options configure the emulator of a setup; hook is the URL of the
+// webhook receiver its records go to, if any.
+func (r *runner) options(s setup, hook string) rie.Options {
 	o := rie.Options{
 		TaskRoot: filepath.Dir(r.o.Function),
 		Command:  []string{r.o.Function},
@@ -116,10 +124,6 @@ func (r *runner) options(s setup) rie.Options {
 		o.Command = []string{"/opt/destinations-wrapper", r.o.Function}
 	}
 	if s.env != nil {
-		hook := ""
-		if r.hook != nil {
-			hook = r.hook.URL()
-		}
 		maps.Copy(o.Env, s.env(hook))
 	}
 	return o

@@ -21,7 +21,7 @@ import (
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 )
 
-// userAgent is sent with every request.
+// userAgent names the extension in the services' request logs.
 const userAgent = "lambda-destinations"
 
 // maxAnswerBytes bounds what is read of an answer: the answers of the

@@ -102,17 +102,17 @@ func (d *busDest) MaxBatch() int { return busMaxEntries }
 
 // SendBatch sends up to 10 entries per PutEvents, within the size limit
 // for the whole request. A failed entry in a 200 answer fails its message
-// only.
+// only. Each request's entries are made as it goes: an entry copies its
+// record.
 func (d *busDest) SendBatch(ctx context.Context, ms []destination.Message) []error {
-	entries := make([]busEntry, len(ms))
 	sizes := make([]int, len(ms))
 	for i, m := range ms {
-		entries[i] = d.busEntry(m)
-		sizes[i] = entrySize(entries[i])
+		m.Record = nil
+		sizes[i] = entrySize(d.busEntry(m)) + len(ms[i].Record)
 	}
 	size := func(i int) int { return sizes[i] }
 	return sendBatches(ctx, d.target, len(ms), size, busMaxEntries, d.maxBytes, d.connect,
-		func(c *client, chunk []int, errs []error) { d.sendChunk(ctx, c, ms, entries, chunk, errs) })
+		func(c *client, chunk []int, errs []error) { d.sendChunk(ctx, c, ms, chunk, errs) })
 }
 
 // putEventsCall is PutEvents in AWS JSON 1.1.
@@ -124,10 +124,10 @@ func putEventsCall(entries []busEntry) (call, error) {
 	return call{op: "PutEvents", method: http.MethodPost, header: jsonHeader("1.1", "AWSEvents.PutEvents"), body: body}, nil
 }
 
-func (d *busDest) sendChunk(ctx context.Context, c *client, ms []destination.Message, entries []busEntry, chunk []int, errs []error) {
+func (d *busDest) sendChunk(ctx context.Context, c *client, ms []destination.Message, chunk []int, errs []error) {
 	in := make([]busEntry, len(chunk))
 	for k, i := range chunk {
-		in[k] = entries[i]
+		in[k] = d.busEntry(ms[i])
 	}
 	fail := func(err error) {
 		for _, i := range chunk {

@@ -68,7 +68,8 @@ func (w *Writer) Line(level, msg string, rec []byte, fields ...string) error {
 // the largest record ever written.
 const inPlace = 64 << 10
 
-// Destination is the `stdout` destination.
+// Destination writes records to the function's log, through a Writer it
+// may share with the agent's other lines.
 type Destination struct{ w *Writer }
 
 // New returns the stdout destination writing through w.

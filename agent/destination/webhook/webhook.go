@@ -22,7 +22,7 @@ const (
 	HeaderRequestID = "X-Destinations-Request-Id"
 )
 
-// Destination is a webhook destination.
+// Destination POSTs records to one URL.
 type Destination struct {
 	url    string
 	name   string // url as errors show it: without its path, often a secret
