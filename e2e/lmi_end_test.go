@@ -39,6 +39,11 @@ func holder(t *testing.T) (url string, release func()) {
 	return srv.URL, release
 }
 
+// lmiTimeout is the function timeout of TestLMITimeout. The LMI emulator
+// gives the init the same time, which Node.js with its worker threads needs
+// more than a second of on a busy machine.
+const lmiTimeout = 5 * time.Second
+
 // TestLMITimeout: a timed-out invocation gives exactly one Sandbox.Timedout
 // record, the result its code posts later none, and the invocations after
 // it are recorded. The layer subscribes to the LMI emulator's Telemetry API,
@@ -53,7 +58,7 @@ func TestLMITimeout(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			hook := newReceiver(t)
-			rt := tc.runtime(t, destinations(hook), time.Second)
+			rt := tc.runtime(t, destinations(hook), lmiTimeout)
 			ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
 			defer cancel()
 
@@ -69,7 +74,7 @@ func TestLMITimeout(t *testing.T) {
 			with := riet.StartT(t, rt.with)
 			got := timeoutSequence(ctx, t, with, rt, func(calls []timedCall) {
 				// Recorded before the late result, which may end the environment.
-				wctx, wcancel := context.WithTimeout(ctx, 30*time.Second)
+				wctx, wcancel := context.WithTimeout(ctx, 10*time.Second)
 				defer wcancel()
 				if _, err := hook.Wait(wctx, len(calls)); err != nil {
 					t.Error(err)
@@ -88,7 +93,7 @@ func TestLMITimeout(t *testing.T) {
 				if c.id == "req-timeout" {
 					var e struct{ ErrorType, ErrorMessage string }
 					if err := json.Unmarshal(r.ResponsePayload, &e); err != nil || e.ErrorType != "Sandbox.Timedout" ||
-						!strings.HasSuffix(e.ErrorMessage, "Task timed out after 1.00 seconds") {
+						!strings.HasSuffix(e.ErrorMessage, fmt.Sprintf("Task timed out after %.2f seconds", lmiTimeout.Seconds())) {
 						t.Errorf("req-timeout: responsePayload %s, want the Sandbox.Timedout error", r.ResponsePayload)
 					}
 					response = string(r.ResponsePayload) // checked above

@@ -8,6 +8,9 @@
 import { handler as walkthrough } from './walkthrough.mjs';
 
 export const handler = async (event) => {
+  // Made before any await: a stack taken after one depends on which queue
+  // resumed the handler, and two runs must give callers the same bytes.
+  const failure = event?.Fail ? new Error(event.Fail) : null;
   if (event?.Sleep) {
     await new Promise((resolve) => setTimeout(resolve, event.Sleep));
   }
@@ -18,8 +21,8 @@ export const handler = async (event) => {
   if (event?.Bytes) {
     return 'x'.repeat(event.Bytes);
   }
-  if (event?.Fail) {
-    throw new Error(event.Fail);
+  if (failure) {
+    throw failure;
   }
   return walkthrough(event);
 };
