@@ -71,8 +71,10 @@ func prepareLMI(o Options, dir string) (lmiFiles, error) {
 	if o.TaskRoot == "" {
 		return lmiFiles{}, errors.New("Options.TaskRoot is empty: LMI mode bind-mounts it at /var/task")
 	}
-	if fi, err := os.Stat(o.TaskRoot); err != nil || !fi.IsDir() {
-		return lmiFiles{}, fmt.Errorf("Options.TaskRoot %s is not a directory: %v", o.TaskRoot, err)
+	if fi, err := os.Stat(o.TaskRoot); err != nil {
+		return lmiFiles{}, fmt.Errorf("Options.TaskRoot: %w", err)
+	} else if !fi.IsDir() {
+		return lmiFiles{}, fmt.Errorf("Options.TaskRoot %s is not a directory", o.TaskRoot)
 	}
 	// Mounted, so only the directories themselves need to be open.
 	for _, d := range []struct{ what, path string }{{"Options.TaskRoot", o.TaskRoot}, {"Options.LayerDir", o.LayerDir}} {

@@ -200,7 +200,8 @@ func TestStartRejectsBadLMIOptions(t *testing.T) {
 	}{
 		{"concurrency in Env", Options{Command: []string{"/bin/true"}, Env: map[string]string{"AWS_LAMBDA_MAX_CONCURRENCY": "4"}}, "set Options.MaxConcurrency"},
 		{"no task root", Options{MaxConcurrency: 2}, "Options.TaskRoot is empty"},
-		{"task root missing", Options{MaxConcurrency: 2, TaskRoot: filepath.Join(t.TempDir(), "none")}, "is not a directory"},
+		{"task root missing", Options{MaxConcurrency: 2, TaskRoot: filepath.Join(open, "none")}, "no such file or directory"},
+		{"task root a file", Options{MaxConcurrency: 2, TaskRoot: secret}, "is not a directory"},
 		{"task root closed to others", Options{MaxConcurrency: 2, TaskRoot: closed}, "cannot read it (chmod o+rx)"},
 		{"runtime closed to others", Options{MaxConcurrency: 2, TaskRoot: open, Command: []string{secret}}, "not readable by others"},
 	}

@@ -227,6 +227,10 @@ func (e *Emulator) namespaceArgs(o Options, bin string) ([]string, error) {
 		if err != nil {
 			return nil, fmt.Errorf("empty layer directory: %w", err)
 		}
+		// Open to the unprivileged user of LMI mode, as a layer is.
+		if err := os.Chmod(dir, 0o755); err != nil {
+			return nil, fmt.Errorf("empty layer directory: %w", err)
+		}
 		layer = dir
 	}
 	layer, err := filepath.Abs(layer)
