@@ -549,7 +549,9 @@ func TestLMITelemetry(t *testing.T) {
 	if err := e.Shutdown(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(e.Output(), "telemetry shutdown: ") {
-		t.Error("the extension got no SHUTDOWN")
+	_, reason, ok := strings.Cut(e.Output(), "telemetry shutdown: ")
+	if reason, _, _ = strings.Cut(reason, "\n"); !ok || reason == "" {
+		t.Errorf("the extension got no SHUTDOWN, or one without a reason")
 	}
+	t.Logf("SIGTERM gave the extension SHUTDOWN with reason %q", reason)
 }
