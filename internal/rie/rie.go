@@ -397,13 +397,7 @@ func (e *Emulator) Invoke(ctx context.Context, body []byte, header http.Header) 
 	start := time.Now()
 	resp, err := e.client.Do(req)
 	if err != nil {
-		select {
-		case <-e.done:
-			// An LMI emulator ends when init fails or the runtime crashes.
-			return nil, fmt.Errorf("invoking emulator at %s: %w (the emulator has exited: %v)", e.invokeAddr, err, e.waitErr)
-		default:
-		}
-		return nil, fmt.Errorf("invoking emulator at %s: %w", e.invokeAddr, err)
+		return nil, fmt.Errorf("invoking emulator at %s: %w%s", e.invokeAddr, err, e.exitNote(ctx))
 	}
 	defer resp.Body.Close()
 	b, err := io.ReadAll(resp.Body)
@@ -411,6 +405,22 @@ func (e *Emulator) Invoke(ctx context.Context, body []byte, header http.Header) 
 		return nil, fmt.Errorf("reading emulator response from %s: %w", e.invokeAddr, err)
 	}
 	return &Response{Status: resp.StatusCode, Header: resp.Header, Body: b, Latency: time.Since(start)}, nil
+}
+
+// exitNote says that the emulator has exited, for an invocation that
+// failed because of it: an LMI emulator ends when the init fails or the
+// runtime crashes. A refused connection can come just before the exit is
+// seen, so it waits a little for it.
+func (e *Emulator) exitNote(ctx context.Context) string {
+	if ctx.Err() != nil {
+		return ""
+	}
+	select {
+	case <-e.done:
+		return fmt.Sprintf(" (the emulator has exited: %v)", e.waitErr)
+	case <-time.After(250 * time.Millisecond):
+		return ""
+	}
 }
 
 // Output returns everything the emulator, runtime and extensions printed so far.
