@@ -52,8 +52,8 @@ func nodeRuntime(t *testing.T, handler string) []string {
 		t.Fatal(err)
 	}
 	pkg := filepath.Join(dir, "node_modules", "aws-lambda-ric")
-	entry := filepath.Join(pkg, "bin", "index.mjs") // the package's bin, what `npx aws-lambda-ric` runs
-	for _, f := range []string{entry, filepath.Join(pkg, "dist", "rapid-client.node")} {
+	entry := filepath.Join(pkg, "index.mjs") // the package's bin, what `npx aws-lambda-ric` runs
+	for _, f := range []string{entry, filepath.Join(pkg, "rapid-client.node")} {
 		if _, err := os.Stat(f); errors.Is(err, fs.ErrNotExist) {
 			missing("aws-lambda-ric is not installed (no %s): run bash e2e/testdata/ric/install.sh", f)
 		} else if err != nil {

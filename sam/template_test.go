@@ -22,6 +22,7 @@ import (
 // ({"Ref": …}, {"Fn::GetAtt": …}, {"Fn::Sub": …}).
 type template struct {
 	Parameters map[string]map[string]any
+	Conditions map[string]any
 	Globals    map[string]map[string]any
 	Resources  map[string]resource
 	Outputs    map[string]map[string]any
@@ -29,6 +30,7 @@ type template struct {
 
 type resource struct {
 	Type       string
+	Condition  string
 	Metadata   map[string]any
 	Properties map[string]any
 }
@@ -51,7 +53,9 @@ func loadTemplate(t *testing.T) *template {
 		t.Fatal(err)
 	}
 	// NoProcess keeps intrinsics as they are written. goformation's typed SAM
-	// resources are not used: v7.14.9 rejects the layer's CompatibleArchitectures.
+	// resources are not used: v7.14.9 rejects the layer's CompatibleArchitectures
+	// and knows neither AWS::Serverless::CapacityProvider nor a function's
+	// CapacityProviderConfig.
 	js, err := intrinsics.ProcessYAML(b, &intrinsics.ProcessorOptions{NoProcess: true})
 	if err != nil {
 		t.Fatalf("template.yaml: %v", err)
@@ -506,17 +510,7 @@ func (r resolver) value(v any) (string, []string, error) {
 		if name, ok := v["Ref"].(string); ok {
 			return r.ref(name)
 		}
-		if ga, ok := v["Fn::GetAtt"]; ok {
-			var id, attr string
-			switch ga := ga.(type) {
-			case string:
-				id, attr, _ = strings.Cut(ga, ".")
-			case []any:
-				if len(ga) == 2 {
-					id, _ = ga[0].(string)
-					attr, _ = ga[1].(string)
-				}
-			}
+		if id, attr, ok := getAttOf(v); ok {
 			return r.getAtt(id, attr)
 		}
 		if sub, ok := v["Fn::Sub"].(string); ok {
@@ -698,4 +692,176 @@ func TestSAMConfig(t *testing.T) {
 			}
 		}
 	}
+}
+
+const (
+	lmiCondition     = "ManagedInstances"
+	lmiSwitch        = "EnableManagedInstances"
+	capacityProvider = "AWS::Serverless::CapacityProvider"
+	lmiMinMemoryMB   = 2048 // the least a function on Lambda Managed Instances gets
+)
+
+// TestManagedInstances checks the opt-in Lambda Managed Instances example:
+// a capacity provider in the VPC the parameters name, and a function on it
+// with the layer, all behind one condition that is off by default.
+func TestManagedInstances(t *testing.T) {
+	tpl := loadTemplate(t)
+	if p := tpl.Parameters[lmiSwitch]; p["Default"] != "false" || !reflect.DeepEqual(p["AllowedValues"], []any{"true", "false"}) {
+		t.Errorf("parameter %s = %v, want true or false, default false", lmiSwitch, p)
+	}
+	for _, name := range []string{"ManagedInstancesSubnetIds", "ManagedInstancesSecurityGroupIds"} {
+		// Empty by default: a stack without the example needs no VPC.
+		if p := tpl.Parameters[name]; p["Type"] != "CommaDelimitedList" || p["Default"] != "" {
+			t.Errorf("parameter %s = %v, want a CommaDelimitedList, empty by default", name, p)
+		}
+	}
+	want := map[string]any{"Fn::Equals": []any{ref(lmiSwitch), "true"}}
+	if got := tpl.Conditions[lmiCondition]; !reflect.DeepEqual(got, want) {
+		t.Errorf("condition %s = %v, want %v", lmiCondition, got, want)
+	}
+
+	var providers []string
+	for id, r := range tpl.Resources {
+		if r.Type == capacityProvider {
+			providers = append(providers, id)
+		}
+	}
+	if len(providers) != 1 {
+		t.Fatalf("capacity providers %v, want one", providers)
+	}
+	cp := tpl.Resources[providers[0]]
+	if cp.Condition != lmiCondition {
+		t.Errorf("%s: Condition %q, want %s", providers[0], cp.Condition, lmiCondition)
+	}
+	wantVPC := map[string]any{"SubnetIds": ref("ManagedInstancesSubnetIds"), "SecurityGroupIds": ref("ManagedInstancesSecurityGroupIds")}
+	if got := cp.Properties["VpcConfig"]; !reflect.DeepEqual(got, wantVPC) {
+		t.Errorf("%s: VpcConfig = %v, want %v", providers[0], got, wantVPC)
+	}
+	wantArch := map[string]any{"Architectures": []any{ref("Architecture")}}
+	if got := cp.Properties["InstanceRequirements"]; !reflect.DeepEqual(got, wantArch) {
+		t.Errorf("%s: InstanceRequirements = %v, want %v: the instances run the layer's architecture", providers[0], got, wantArch)
+	}
+
+	var onProvider []string
+	for _, id := range tpl.functions() {
+		cfg, ok := tpl.Resources[id].Properties["CapacityProviderConfig"].(map[string]any)
+		if !ok {
+			continue
+		}
+		onProvider = append(onProvider, id)
+		if got := slices.Sorted(maps.Keys(cfg)); !slices.Equal(got, []string{"Arn", "ExecutionEnvironmentMemoryGiBPerVCpu", "PerExecutionEnvironmentMaxConcurrency"}) {
+			t.Errorf("%s: CapacityProviderConfig has %v", id, got)
+		}
+		if id, attr, _ := getAttOf(cfg["Arn"]); id != providers[0] || attr != "Arn" {
+			t.Errorf("%s: CapacityProviderConfig.Arn = %v, want !GetAtt %s.Arn", id, cfg["Arn"], providers[0])
+		}
+		if n, ok := cfg["PerExecutionEnvironmentMaxConcurrency"].(float64); !ok || n < 2 || n != float64(int(n)) {
+			t.Errorf("%s: PerExecutionEnvironmentMaxConcurrency = %v, want a whole number above 1", id, cfg["PerExecutionEnvironmentMaxConcurrency"])
+		}
+		if r := cfg["ExecutionEnvironmentMemoryGiBPerVCpu"]; !slices.Contains([]any{2.0, 4.0, 8.0}, r) {
+			t.Errorf("%s: ExecutionEnvironmentMemoryGiBPerVCpu = %v, want 2, 4 or 8", id, r)
+		}
+		if m, _ := tpl.prop(id, "MemorySize").(float64); m < lmiMinMemoryMB {
+			t.Errorf("%s: MemorySize = %v, want at least %d", id, tpl.prop(id, "MemorySize"), lmiMinMemoryMB)
+		}
+		if tpl.prop(id, "AutoPublishAlias") == nil {
+			t.Errorf("%s: no AutoPublishAlias: Managed Instances run published versions", id)
+		}
+		if !tpl.hasLayer(id) {
+			t.Errorf("%s: the Managed Instances example runs without the layer", id)
+		}
+	}
+	if len(onProvider) == 0 {
+		t.Error("no function on the capacity provider")
+	}
+}
+
+// TestConditions checks that whatever refers to a resource behind a
+// condition, or to a parameter only such resources use, stands behind the
+// same condition: CloudFormation refuses the template otherwise.
+func TestConditions(t *testing.T) {
+	tpl := loadTemplate(t)
+	onlyIf := map[string]string{ // parameter or resource -> condition
+		"ManagedInstancesSubnetIds":        lmiCondition,
+		"ManagedInstancesSecurityGroupIds": lmiCondition,
+	}
+	for id, r := range tpl.Resources {
+		if r.Condition != "" {
+			if _, ok := tpl.Conditions[r.Condition]; !ok {
+				t.Errorf("%s: Condition %s is not in Conditions", id, r.Condition)
+			}
+			onlyIf[id] = r.Condition
+		}
+	}
+	check := func(what, condition string, body any) {
+		for _, name := range refsOf(body) {
+			if want, ok := onlyIf[name]; ok && condition != want {
+				t.Errorf("%s refers to %s without its condition %s", what, name, want)
+			}
+		}
+	}
+	for id, r := range tpl.Resources {
+		check("resource "+id, r.Condition, r.Properties)
+	}
+	for id, o := range tpl.Outputs {
+		condition, _ := o["Condition"].(string)
+		check("output "+id, condition, o["Value"])
+	}
+}
+
+// refsOf returns the names v refers to through Ref, Fn::GetAtt and Fn::Sub,
+// sorted, without duplicates. SAM's "Function.Alias" is the function.
+func refsOf(v any) []string {
+	var names []string
+	var walk func(any)
+	walk = func(v any) {
+		switch v := v.(type) {
+		case []any:
+			for _, e := range v {
+				walk(e)
+			}
+		case map[string]any:
+			for k, e := range v {
+				switch k {
+				case "Ref":
+					if s, ok := e.(string); ok {
+						name, _, _ := strings.Cut(s, ".")
+						names = append(names, name)
+					}
+				case "Fn::GetAtt":
+					if id, _, ok := getAttOf(v); ok {
+						names = append(names, id)
+					}
+				case "Fn::Sub":
+					if s, ok := e.(string); ok {
+						for _, m := range subVar.FindAllStringSubmatch(s, -1) {
+							name, _, _ := strings.Cut(m[1], ".")
+							names = append(names, name)
+						}
+					}
+				}
+				walk(e)
+			}
+		}
+	}
+	walk(v)
+	slices.Sort(names)
+	return slices.Compact(names)
+}
+
+// getAttOf returns the resource and attribute of v when v is a Fn::GetAtt,
+// in its short form ("Id.Attr") or its long one ([Id, Attr]).
+func getAttOf(v any) (id, attr string, ok bool) {
+	m, _ := v.(map[string]any)
+	switch ga := m["Fn::GetAtt"].(type) {
+	case string:
+		id, attr, ok = strings.Cut(ga, ".")
+	case []any:
+		if len(ga) == 2 {
+			id, _ = ga[0].(string)
+			attr, _ = ga[1].(string)
+			ok = id != "" && attr != ""
+		}
+	}
+	return id, attr, ok
 }

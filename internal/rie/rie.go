@@ -1,7 +1,9 @@
 // Package rie runs the AWS Lambda Runtime Interface Emulator (the program
 // inside `sam local`'s containers) without Docker: each emulator gets its own
 // mount namespace, with a layer bind-mounted on /opt, and its own PID
-// namespace, so that stopping it stops the runtime and extensions too.
+// namespace, so that stopping it stops the runtime and extensions too. It
+// runs the classic emulator, one invocation at a time, or its Lambda Managed
+// Instances mode, many at once (Options.MaxConcurrency).
 package rie
 
 import (
@@ -42,11 +44,30 @@ type Options struct {
 	// LayerDir is bind-mounted at /opt. Empty: an empty directory is mounted,
 	// so that /opt/extensions is absent.
 	LayerDir string
-	// TaskRoot is LAMBDA_TASK_ROOT and the runtime's working directory.
+	// TaskRoot is LAMBDA_TASK_ROOT and the runtime's working directory. In
+	// LMI mode it is bind-mounted, read-only, at /var/task, which is then
+	// LAMBDA_TASK_ROOT.
 	TaskRoot string
 	// Command is the runtime's command. With more than one argument the
-	// emulator also passes the last one as _HANDLER.
+	// classic emulator also passes the last one as _HANDLER. In LMI mode it
+	// is optional: when set, it becomes /var/runtime/bootstrap, run through
+	// AWS_LAMBDA_EXEC_WRAPPER when that is set, as in Lambda's managed-runtime
+	// images; when empty, the function is an OS-only one and the emulator
+	// runs /var/task/bootstrap, or else the layer's /opt/bootstrap.
 	Command []string
+	// Handler is _HANDLER, the function's Handler setting: for an OS-only
+	// function behind the layer's /opt/bootstrap, the name of its
+	// executable in TaskRoot; for Node.js, "index.handler".
+	Handler string
+	// MaxConcurrency, when above 0, runs the emulator's Lambda Managed
+	// Instances mode (LMI) with that many runtime workers
+	// (AWS_LAMBDA_MAX_CONCURRENCY): invocations run at once, an invocation
+	// arriving while every worker is busy is refused with
+	// Runtime.Unavailable (see InvokeRetry), and the function is initialised
+	// at start rather than at the first invocation. The runtime and the
+	// extensions then run as uid 993, gid 990: TaskRoot, LayerDir and the
+	// files of Command must be readable by others.
+	MaxConcurrency int
 	// Env is extra environment for the emulator, passed through to the
 	// runtime and the extensions. It overrides the harness's environment.
 	Env map[string]string
@@ -70,6 +91,7 @@ type Response struct {
 	Header  http.Header
 	Body    []byte
 	Latency time.Duration // from sending the request to the end of the body
+	Retries int           // Runtime.Unavailable answers before this one (InvokeRetry)
 }
 
 // Emulator is one running emulator. Stop it when done.
@@ -78,9 +100,9 @@ type Emulator struct {
 	out         *output
 	invokeAddr  string
 	runtimeAddr string
-	tmpLayer    string // created by Start when Options.LayerDir is empty
+	tmp         []string // directories created by Start, removed by Stop
 	client      *http.Client
-	invoking    chan struct{} // one slot: the emulator panics on concurrent invocations
+	invoking    chan struct{} // classic mode, one slot: the emulator panics on concurrent invocations; nil in LMI mode
 
 	done    chan struct{} // closed when the unshare process has been reaped
 	waitErr error         // set before done is closed
@@ -97,8 +119,11 @@ type Emulator struct {
 // Runtime API ports. ctx bounds the start only; the emulator runs until Stop.
 // The emulator initialises the function lazily, on the first invocation.
 func Start(ctx context.Context, o Options) (*Emulator, error) {
-	if len(o.Command) == 0 {
+	if len(o.Command) == 0 && o.MaxConcurrency <= 0 {
 		return nil, errors.New("starting emulator: Options.Command is empty (the emulator would look for /var/task/bootstrap)")
+	}
+	if _, set := o.Env["AWS_LAMBDA_MAX_CONCURRENCY"]; set {
+		return nil, errors.New("starting emulator: Options.Env sets AWS_LAMBDA_MAX_CONCURRENCY: set Options.MaxConcurrency instead, which also prepares /var for LMI mode")
 	}
 	uargs, err := unshareArgs()
 	if err != nil {
@@ -145,29 +170,19 @@ func launch(ctx context.Context, o Options, uargs []string, bin string) (*Emulat
 		invokeAddr:  net.JoinHostPort("127.0.0.1", strconv.Itoa(ports[0])),
 		runtimeAddr: net.JoinHostPort("127.0.0.1", strconv.Itoa(ports[1])),
 		done:        make(chan struct{}),
-		invoking:    make(chan struct{}, 1),
-		// The harness talks to a local port: never through a proxy from the environment.
-		client: &http.Client{Transport: &http.Transport{Proxy: nil, DisableCompression: true}},
+		// The harness talks to a local port: never through a proxy from the
+		// environment. Concurrent callers in LMI mode keep their connections.
+		client: &http.Client{Transport: &http.Transport{Proxy: nil, DisableCompression: true, MaxIdleConnsPerHost: 1024}},
 	}
-
-	layer := o.LayerDir
-	if layer == "" {
-		if layer, err = os.MkdirTemp("", "rie-empty-layer-"); err != nil {
-			return nil, fmt.Errorf("starting emulator: empty layer directory: %w", err)
-		}
-		e.tmpLayer = layer
+	if o.MaxConcurrency <= 0 {
+		e.invoking = make(chan struct{}, 1)
 	}
-	if layer, err = filepath.Abs(layer); err != nil {
+	args, err := e.namespaceArgs(o, bin)
+	if err != nil {
 		e.cleanupTemp()
-		return nil, fmt.Errorf("starting emulator: layer directory %s: %w", o.LayerDir, err)
+		return nil, fmt.Errorf("starting emulator: %w", err)
 	}
-
-	args := slices.Concat(uargs,
-		[]string{"sh", "-c", `mount --bind "$0" /opt && exec "$@"`, layer, bin,
-			"--runtime-interface-emulator-address", e.invokeAddr,
-			"--runtime-api-address", e.runtimeAddr},
-		o.Command)
-	cmd := exec.Command("unshare", args...)
+	cmd := exec.Command("unshare", slices.Concat(uargs, args)...)
 	cmd.Env = environ(os.Environ(), o)
 	// With several arguments the emulator runs the runtime in its own working
 	// directory; Lambda runs it in the task root.
@@ -203,6 +218,55 @@ func launch(ctx context.Context, o Options, uargs []string, bin string) (*Emulat
 	return e, nil
 }
 
+// namespaceArgs returns the command that unshare runs in the emulator's
+// namespaces: a script that lays out the mounts, then execs the emulator.
+func (e *Emulator) namespaceArgs(o Options, bin string) ([]string, error) {
+	layer := o.LayerDir
+	if layer == "" {
+		dir, err := e.tempDir("rie-empty-layer-")
+		if err != nil {
+			return nil, fmt.Errorf("empty layer directory: %w", err)
+		}
+		// Open to the unprivileged user of LMI mode, as a layer is.
+		if err := os.Chmod(dir, 0o755); err != nil {
+			return nil, fmt.Errorf("empty layer directory: %w", err)
+		}
+		layer = dir
+	}
+	layer, err := filepath.Abs(layer)
+	if err != nil {
+		return nil, fmt.Errorf("layer directory %s: %w", o.LayerDir, err)
+	}
+	emulator := []string{bin, "--runtime-interface-emulator-address", e.invokeAddr, "--runtime-api-address", e.runtimeAddr}
+	if o.MaxConcurrency <= 0 {
+		return slices.Concat([]string{"sh", "-c", classicScript, layer}, emulator, o.Command), nil
+	}
+	dir, err := e.tempDir("rie-lmi-")
+	if err != nil {
+		return nil, fmt.Errorf("LMI files: %w", err)
+	}
+	f, err := prepareLMI(o, dir)
+	if err != nil {
+		return nil, err
+	}
+	task, err := filepath.Abs(o.TaskRoot)
+	if err != nil {
+		return nil, fmt.Errorf("task root %s: %w", o.TaskRoot, err)
+	}
+	// The LMI emulator finds the runtime by itself: no command line.
+	return slices.Concat([]string{"sh", "-c", lmiScript, layer, f.stage, task, f.bootstrap}, emulator), nil
+}
+
+// tempDir creates a directory that Stop removes.
+func (e *Emulator) tempDir(pattern string) (string, error) {
+	dir, err := os.MkdirTemp("", pattern)
+	if err != nil {
+		return "", err
+	}
+	e.tmp = append(e.tmp, dir)
+	return dir, nil
+}
+
 // waitReady waits until the emulator process itself listens on both ports:
 // a successful dial alone could reach another process that took a port.
 func (e *Emulator) waitReady(ctx context.Context, ports []int) error {
@@ -236,7 +300,7 @@ func environ(base []string, o Options) []string {
 	}
 	// The test process may itself run under a Runtime API (or be configured
 	// for one); none of that must reach the emulated function.
-	for _, k := range []string{"AWS_LAMBDA_RUNTIME_API", "_HANDLER", "LAMBDA_TASK_ROOT", "AWS_LAMBDA_MAX_CONCURRENCY"} {
+	for _, k := range []string{"AWS_LAMBDA_RUNTIME_API", "_HANDLER", "AWS_LAMBDA_FUNCTION_HANDLER", "LAMBDA_TASK_ROOT", "AWS_LAMBDA_MAX_CONCURRENCY"} {
 		delete(env, k)
 	}
 	env["AWS_REGION"] = defaultRegion
@@ -245,8 +309,17 @@ func environ(base []string, o Options) []string {
 	for k, v := range o.Env {
 		env[k] = v
 	}
-	if o.TaskRoot != "" {
+	switch {
+	case o.MaxConcurrency > 0:
+		env["AWS_LAMBDA_MAX_CONCURRENCY"] = strconv.Itoa(o.MaxConcurrency)
+		// The LMI emulator sets it to /var/task for the runtime by itself.
+		env["LAMBDA_TASK_ROOT"] = lmiTaskRoot
+	case o.TaskRoot != "":
 		env["LAMBDA_TASK_ROOT"] = o.TaskRoot
+	}
+	// Both emulators read the handler from here when the command line does not give it.
+	if o.Handler != "" {
+		env["_HANDLER"] = o.Handler
 	}
 	if o.Timeout > 0 {
 		env["AWS_LAMBDA_FUNCTION_TIMEOUT"] = timeoutSeconds(o.Timeout)
@@ -299,16 +372,20 @@ func freePorts(n int) ([]int, error) {
 func (e *Emulator) InvokeURL() string { return "http://" + e.invokeAddr }
 
 // Invoke posts body to the invoke endpoint and returns the emulator's answer.
-// Calls are serialised: the emulator handles one invocation at a time and
-// crashes (nil pointer in rapidcore) when a second one arrives meanwhile.
+// The classic emulator handles one invocation at a time and crashes (nil
+// pointer in rapidcore) when a second one arrives meanwhile, so there calls
+// are serialised; in LMI mode they run at once, and one that finds every
+// worker busy is answered Runtime.Unavailable (InvokeRetry retries).
 // Latency counts from the request being sent, not from waiting for a turn.
 // Header X-Amzn-RequestId, if set, becomes the invocation's request id.
 func (e *Emulator) Invoke(ctx context.Context, body []byte, header http.Header) (*Response, error) {
-	select {
-	case e.invoking <- struct{}{}:
-		defer func() { <-e.invoking }()
-	case <-ctx.Done():
-		return nil, fmt.Errorf("invoking emulator at %s: waiting for the previous invocation: %w", e.invokeAddr, ctx.Err())
+	if e.invoking != nil {
+		select {
+		case e.invoking <- struct{}{}:
+			defer func() { <-e.invoking }()
+		case <-ctx.Done():
+			return nil, fmt.Errorf("invoking emulator at %s: waiting for the previous invocation: %w", e.invokeAddr, ctx.Err())
+		}
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, e.InvokeURL()+InvokePath, bytes.NewReader(body))
 	if err != nil {
@@ -320,7 +397,7 @@ func (e *Emulator) Invoke(ctx context.Context, body []byte, header http.Header) 
 	start := time.Now()
 	resp, err := e.client.Do(req)
 	if err != nil {
-		return nil, fmt.Errorf("invoking emulator at %s: %w", e.invokeAddr, err)
+		return nil, fmt.Errorf("invoking emulator at %s: %w%s", e.invokeAddr, err, e.exitNote(ctx))
 	}
 	defer resp.Body.Close()
 	b, err := io.ReadAll(resp.Body)
@@ -328,6 +405,22 @@ func (e *Emulator) Invoke(ctx context.Context, body []byte, header http.Header) 
 		return nil, fmt.Errorf("reading emulator response from %s: %w", e.invokeAddr, err)
 	}
 	return &Response{Status: resp.StatusCode, Header: resp.Header, Body: b, Latency: time.Since(start)}, nil
+}
+
+// exitNote says that the emulator has exited, for an invocation that
+// failed because of it: an LMI emulator ends when the init fails or the
+// runtime crashes. A refused connection can come just before the exit is
+// seen, so it waits a little for it.
+func (e *Emulator) exitNote(ctx context.Context) string {
+	if ctx.Err() != nil {
+		return ""
+	}
+	select {
+	case <-e.done:
+		return fmt.Sprintf(" (the emulator has exited: %v)", e.waitErr)
+	case <-time.After(250 * time.Millisecond):
+		return ""
+	}
 }
 
 // Output returns everything the emulator, runtime and extensions printed so far.
@@ -413,7 +506,7 @@ func (e *Emulator) stop() error {
 }
 
 func (e *Emulator) cleanupTemp() {
-	if e.tmpLayer != "" {
-		os.RemoveAll(e.tmpLayer)
+	for _, dir := range e.tmp {
+		os.RemoveAll(dir)
 	}
 }

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Installs aws-lambda-ric, the Node.js runtime interface client of Lambda's
-# Node.js images, for e2e/nodejs_test.go: the Debian packages its native
-# build needs (it compiles its own libcurl and aws-lambda-cpp), then the
-# package pinned in package.json / package-lock.json, into node_modules here.
+# Node.js images, for e2e/nodejs_test.go and e2e/lmi_test.go: the Debian
+# packages its native build needs (it compiles its own libcurl and
+# aws-lambda-cpp), then the package pinned in package.json /
+# package-lock.json, into node_modules here. Version 4 declares Node.js 22
+# or later but runs on 20; npm only warns (EBADENGINE).
 # Idempotent: does nothing when the pinned version is already built.
 # Takes 1-1.5 minutes on a fresh machine (apt-get about 15 s, the native
 # build about 60 s on 2 CPUs); needs root, or sudo, for apt-get.
@@ -10,8 +12,10 @@ set -euo pipefail
 cd "$(dirname "$0")"
 
 ric=node_modules/aws-lambda-ric
+# Version 4 builds its native client at the package root (3 had it in dist/).
+native=$ric/rapid-client.node
 pinned=$(node -p 'require("./package.json").dependencies["aws-lambda-ric"]')
-if [ -f "$ric/dist/rapid-client.node" ] && [ -f "$ric/package.json" ] &&
+if [ -f "$native" ] && [ -f "$ric/package.json" ] &&
 	[ "$(node -p "require('./$ric/package.json').version")" = "$pinned" ]; then
 	echo "aws-lambda-ric $pinned already installed in $(pwd)/$ric"
 	exit 0
@@ -40,5 +44,5 @@ if [ -f package-lock.json ]; then
 else
 	npm install --no-audit --no-fund
 fi
-test -f "$ric/dist/rapid-client.node" || { echo "aws-lambda-ric built no $ric/dist/rapid-client.node" >&2; exit 1; }
+test -f "$native" || { echo "aws-lambda-ric built no $native" >&2; exit 1; }
 echo "aws-lambda-ric $pinned installed in $(pwd)/$ric"
