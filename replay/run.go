@@ -71,12 +71,16 @@ func (r *Runner) Run(ctx context.Context, src Source) (*Summary, error) {
 		r.observe(func(o Observer) { o.Read(len(b.Found)) })
 		r.resolve(ctx, b.Found)
 		ds := plan(b.Found, r.Filter, r.Target, h)
-		results := r.execute(ctx, pace, ds)
+		results, stopped := r.execute(ctx, pace, ds)
 		done := r.account(s, h, b, ds, results)
 		deleted, errs := src.Settle(ctx, b, done)
 		s.Deleted += deleted
 		for _, err := range errs {
 			s.Errors = append(s.Errors, err.Error())
+		}
+		if stopped != nil {
+			s.Errors = append(s.Errors, stopped.Error())
+			break
 		}
 		if ctx.Err() != nil {
 			s.Errors = append(s.Errors, "interrupted: "+context.Cause(ctx).Error())
@@ -123,25 +127,33 @@ type result struct {
 	ok       bool
 	detail   string // how it failed
 	attempts int
+	denied   bool // refused for the credentials or their permissions
 }
 
 // execute re-drives the records the plan says, Concurrency at a time,
-// paced; a dry run re-drives nothing.
-func (r *Runner) execute(ctx context.Context, pace *pacer, ds []Decision) []result {
-	results := make([]result, len(ds))
+// paced; a dry run re-drives nothing. A re-drive refused for the
+// credentials or their permissions stops the others, which would be
+// refused too: stopped then says why.
+func (r *Runner) execute(parent context.Context, pace *pacer, ds []Decision) (results []result, stopped error) {
+	results = make([]result, len(ds))
 	if r.DryRun {
-		return results
+		return results, nil
 	}
+	ctx, stop := context.WithCancelCause(parent)
+	defer stop(nil)
 	todo := make(chan int)
 	var wg sync.WaitGroup
 	for range max(r.Concurrency, 1) {
 		wg.Go(func() {
 			for i := range todo {
 				if err := pace.wait(ctx); err != nil {
-					results[i] = result{detail: "not invoked: " + err.Error()}
+					results[i] = result{detail: "not invoked: " + context.Cause(ctx).Error()}
 					continue
 				}
 				results[i] = r.redrive(ctx, ds[i].Invocation)
+				if results[i].denied {
+					stop(errors.New("stopped: " + results[i].detail))
+				}
 			}
 		})
 	}
@@ -152,7 +164,10 @@ func (r *Runner) execute(ctx context.Context, pace *pacer, ds []Decision) []resu
 	}
 	close(todo)
 	wg.Wait()
-	return results
+	if parent.Err() == nil && ctx.Err() != nil {
+		return results, context.Cause(ctx)
+	}
+	return results, nil
 }
 
 // redrive invokes once, and again while Lambda throttles or cannot take
@@ -170,9 +185,9 @@ func (r *Runner) redrive(ctx context.Context, in awsdest.Invocation) result {
 		case err == nil && res.FunctionError == "":
 			return result{ok: true, attempts: attempt}
 		case err == nil:
-			return result{detail: functionFailed(res), attempts: attempt}
+			return result{detail: functionFailed(in, res), attempts: attempt}
 		case ctx.Err() != nil || !awsdest.Retryable(err) || attempt >= policy.MaxAttempts:
-			return result{detail: err.Error(), attempts: attempt}
+			return result{detail: err.Error(), attempts: attempt, denied: awsdest.Denied(err)}
 		}
 		t := time.NewTimer(policy.Backoff(attempt+1, rand.Float64()))
 		select {
@@ -194,10 +209,10 @@ func attemptTimeout(invocationType string) time.Duration {
 }
 
 // functionFailed says how the function failed, from its error body.
-func functionFailed(res awsdest.InvokeResult) string {
+func functionFailed(in awsdest.Invocation, res awsdest.InvokeResult) string {
 	var e struct{ ErrorType, ErrorMessage string }
 	_ = json.Unmarshal(res.Payload, &e)
-	msg := "the function failed again (" + res.FunctionError + ")"
+	msg := "function " + functionName(in) + " failed again (" + res.FunctionError + ")"
 	if e.ErrorType != "" {
 		msg += ": " + e.ErrorType
 	}
@@ -205,6 +220,14 @@ func functionFailed(res awsdest.InvokeResult) string {
 		msg += ": " + truncate(e.ErrorMessage, 300)
 	}
 	return msg
+}
+
+// functionName is the function invoked, with its qualifier.
+func functionName(in awsdest.Invocation) string {
+	if in.Qualifier != "" {
+		return in.Function + ":" + in.Qualifier
+	}
+	return in.Function
 }
 
 func truncate(s string, n int) string {
@@ -260,10 +283,7 @@ func outcome(fd Found, d Decision, res result, dryRun bool) Outcome {
 		o.Outcome, o.Reason, o.Detail = OutcomeSkipped, d.Reason.Kind, d.Reason.Text
 		return o
 	}
-	o.Function = d.Invocation.Function
-	if d.Invocation.Qualifier != "" {
-		o.Function += ":" + d.Invocation.Qualifier
-	}
+	o.Function = functionName(d.Invocation)
 	switch {
 	case dryRun:
 		o.Outcome = OutcomeWouldRedrive

@@ -47,6 +47,8 @@ func (f *fakeInvoker) Invoke(ctx context.Context, in awsdest.Invocation) (awsdes
 	switch {
 	case strings.Contains(ev, "throttle") && first:
 		return awsdest.InvokeResult{}, &awsdest.APIError{Operation: "Invoke", StatusCode: 429, Code: "TooManyRequestsException"}
+	case strings.Contains(ev, "private"):
+		return awsdest.InvokeResult{}, &awsdest.APIError{Operation: "Invoke", StatusCode: 403, Code: "AccessDeniedException", Message: "not authorized to perform: lambda:InvokeFunction"}
 	case strings.Contains(ev, "gone"):
 		return awsdest.InvokeResult{}, &awsdest.APIError{Operation: "Invoke", StatusCode: 404, Code: "ResourceNotFoundException", Message: "Function not found"}
 	case strings.Contains(ev, "fail"):
@@ -147,7 +149,7 @@ func TestRunSettlesUnits(t *testing.T) {
 	for _, o := range s.Records {
 		switch o.Where {
 		case "m1":
-			if o.Outcome != OutcomeFailedAgain || !strings.Contains(o.Detail, "OrderError: still broken") || o.Attempts != 1 {
+			if o.Outcome != OutcomeFailedAgain || o.Detail != "function arn:aws:lambda:eu-west-1:123456789012:function:orders:live failed again (Unhandled): OrderError: still broken" || o.Attempts != 1 {
 				t.Errorf("the failing function was retried or not named: %+v", o)
 			}
 		case "m5":
@@ -214,6 +216,30 @@ func TestRunRetries(t *testing.T) {
 				t.Errorf("outcome %+v", o)
 			}
 		})
+	}
+}
+
+// A re-drive refused for want of permission stops the run: the others
+// would be refused too, and are not tried.
+func TestRunStopsWhenDenied(t *testing.T) {
+	src := &memSource{batches: []Batch{{Units: 3, Found: []Found{
+		{Where: "m0", Unit: 0, Record: withEvent("a", `{"n":"private"}`)},
+		{Where: "m1", Unit: 1, Record: withEvent("b", `{"n":"ok"}`)},
+		{Where: "m2", Unit: 2, Record: withEvent("c", `{"n":"ok"}`)},
+	}}, {Units: 1, Found: []Found{{Where: "m3", Unit: 0, Record: withEvent("d", `{"n":"ok"}`)}}}}}
+	inv := &fakeInvoker{}
+	s, err := (&Runner{Target: Target{Type: "Event"}, Invoker: inv}).Run(context.Background(), src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(inv.events()) != 1 || len(src.settled) != 1 || slices.Contains(src.settled[0], true) {
+		t.Errorf("invoked %q, settled %v", inv.events(), src.settled)
+	}
+	if len(s.Errors) != 1 || !strings.Contains(s.Errors[0], "stopped: ") || !strings.Contains(s.Errors[0], "lambda:InvokeFunction") {
+		t.Errorf("errors %q", s.Errors)
+	}
+	if s.FailedAgain != 3 || !strings.HasPrefix(s.Records[1].Detail, "not invoked: stopped: ") || !src.closed {
+		t.Errorf("summary %+v", s)
 	}
 }
 

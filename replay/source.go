@@ -106,7 +106,7 @@ func (l *logSource) Next(context.Context) (Batch, error) {
 		return Batch{}, fmt.Errorf("%s: %w", l.name, err)
 	}
 	if len(b.Found) == 0 {
-		return Batch{}, fmt.Errorf("%s: no execution records in its %d lines", l.name, lines)
+		return Batch{}, fmt.Errorf("%s: no execution records in %d lines", l.name, lines)
 	}
 	return b, nil
 }

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
+	"sync"
 )
 
 // maxObjectBytes bounds an object read as a record: two payloads of the
@@ -86,3 +88,26 @@ func unitRecords(body []byte, where string, unit int, kind string) []Found {
 func (s *s3Source) Settle(context.Context, Batch, []bool) (int, []error) { return 0, nil }
 
 func (s *s3Source) Close(context.Context) error { return nil }
+
+// S3Fetcher reads the objects at s3://BUCKET/KEY locations, the overflow
+// bucket's copies of records, through a Bucket that open makes for each
+// bucket name.
+func S3Fetcher(open func(bucket string) Bucket) Fetcher {
+	var mu sync.Mutex
+	buckets := map[string]Bucket{}
+	return func(ctx context.Context, location string) ([]byte, error) {
+		rest, ok := strings.CutPrefix(location, "s3://")
+		name, key, _ := strings.Cut(rest, "/")
+		if !ok || name == "" || key == "" {
+			return nil, fmt.Errorf("location %q is not s3://BUCKET/KEY", location)
+		}
+		mu.Lock()
+		b, ok := buckets[name]
+		if !ok {
+			b = open(name)
+			buckets[name] = b
+		}
+		mu.Unlock()
+		return b.Get(ctx, key, maxObjectBytes)
+	}
+}

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -21,18 +20,7 @@ const queueARN = "arn:aws:sqs:eu-west-1:123456789012:failures"
 // fakeAWS points the AWS clients at the fakes, and nowhere else.
 func fakeAWS(t *testing.T, vars ...string) *awsdest.Config {
 	t.Helper()
-	for _, kv := range os.Environ() {
-		if k, _, _ := strings.Cut(kv, "="); strings.HasPrefix(k, "AWS_") {
-			t.Setenv(k, "")
-			os.Unsetenv(k)
-		}
-	}
-	t.Setenv("AWS_ACCESS_KEY_ID", fakeaws.AccessKeyID)
-	t.Setenv("AWS_SECRET_ACCESS_KEY", fakeaws.SecretAccessKey)
-	t.Setenv("AWS_REGION", "eu-west-1")
-	for i := 0; i+1 < len(vars); i += 2 {
-		t.Setenv(vars[i], vars[i+1])
-	}
+	fakeaws.Env(t, append([]string{"AWS_REGION", "eu-west-1"}, vars...)...)
 	return awsdest.NewConfig()
 }
 
@@ -77,7 +65,7 @@ func TestLogSourceErrors(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer closeLog()
-	if _, err := src.Next(context.Background()); err == nil || err.Error() != "log:-: no execution records in its 2 lines" {
+	if _, err := src.Next(context.Background()); err == nil || err.Error() != "log:-: no execution records in 2 lines" {
 		t.Errorf("a log without records: %v", err)
 	}
 }

@@ -3,6 +3,7 @@ package awsdest
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -118,3 +119,18 @@ func (iv *Invoker) Invoke(ctx context.Context, in Invocation) (InvokeResult, err
 // throttling, a 5xx, a timeout or a connection error, but not a refusal of
 // the request itself (no permission, no such function, too large).
 func Retryable(err error) bool { return classify(err) == retryable }
+
+// Denied reports a call refused for its credentials or their permissions,
+// as every call like it will be until they change.
+func Denied(err error) bool {
+	var ae *APIError
+	if !errors.As(err, &ae) {
+		return false
+	}
+	switch ae.Code {
+	case "AccessDenied", "AccessDeniedException", "UnrecognizedClientException", "InvalidClientTokenId",
+		"InvalidSignatureException", "SignatureDoesNotMatch", "ExpiredToken", "ExpiredTokenException":
+		return !ae.clockSkew
+	}
+	return false
+}

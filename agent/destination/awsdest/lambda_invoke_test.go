@@ -62,6 +62,10 @@ func TestInvokerAnswers(t *testing.T) {
 			w.Header().Set("X-Amz-Function-Error", "Unhandled")
 			w.Header().Set("X-Amz-Executed-Version", "3")
 			w.Write([]byte(`{"errorType":"SampleError","errorMessage":"no"}`))
+		case strings.Contains(r.URL.Path, "/private/"):
+			w.Header().Set("X-Amzn-ErrorType", "AccessDeniedException")
+			w.WriteHeader(http.StatusForbidden)
+			w.Write([]byte(`{"Type":"User","Message":"User: arn:aws:iam::123456789012:user/dev is not authorized to perform: lambda:InvokeFunction"}`))
 		case strings.Contains(r.URL.Path, "/busy/"):
 			w.Header().Set("X-Amzn-ErrorType", "TooManyRequestsException")
 			w.WriteHeader(http.StatusTooManyRequests)
@@ -84,15 +88,20 @@ func TestInvokerAnswers(t *testing.T) {
 		t.Errorf("a name is invoked in AWS_REGION, not %s", region)
 	}
 
+	_, err = iv.Invoke(ctxT(t), Invocation{Function: "private", Type: InvocationEvent})
+	if !Denied(err) || Retryable(err) || !strings.Contains(err.Error(), "lambda:InvokeFunction") {
+		t.Errorf("no permission: %v (denied %v)", err, Denied(err))
+	}
+
 	_, err = iv.Invoke(ctxT(t), Invocation{Function: "busy", Type: InvocationEvent})
 	var ae *APIError
-	if !errors.As(err, &ae) || ae.Code != "TooManyRequestsException" || !Retryable(err) || !strings.Contains(err.Error(), "function busy") {
+	if !errors.As(err, &ae) || ae.Code != "TooManyRequestsException" || !Retryable(err) || Denied(err) || !strings.Contains(err.Error(), "function busy") {
 		t.Errorf("throttled: %v (retryable %v)", err, Retryable(err))
 	}
 
 	_, err = iv.Invoke(ctxT(t), Invocation{Function: "arn:aws:lambda:eu-west-3:123456789012:function:gone", Type: InvocationEvent})
-	if err == nil || Retryable(err) || !strings.Contains(err.Error(), "ResourceNotFoundException") {
-		t.Errorf("no such function: %v (retryable %v)", err, Retryable(err))
+	if err == nil || Retryable(err) || Denied(err) || !strings.Contains(err.Error(), "ResourceNotFoundException") {
+		t.Errorf("no such function: %v (retryable %v, denied %v)", err, Retryable(err), Denied(err))
 	}
 	if region != "eu-west-3" {
 		t.Errorf("an ARN is invoked in its own region, not %s", region)
