@@ -9,6 +9,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"maps"
+	"slices"
 	"strconv"
 
 	"github.com/lambda-destinations/lambda-destinations/agent/record"
@@ -110,39 +112,22 @@ func (f *finder) text(s []byte, depth int) {
 }
 
 func (f *finder) object(v []byte, depth int) {
-	dec := json.NewDecoder(bytes.NewReader(v))
-	if _, err := dec.Token(); err != nil {
+	var fields map[string]json.RawMessage
+	if json.Unmarshal(v, &fields) != nil {
 		return
 	}
-	type field struct {
-		key   string
-		value json.RawMessage
-	}
-	var fields []field
-	hasContext, hasPayload := false, false
-	for dec.More() {
-		tok, err := dec.Token()
-		if err != nil {
-			return
-		}
-		key, _ := tok.(string)
-		var raw json.RawMessage
-		if err := dec.Decode(&raw); err != nil {
-			return
-		}
-		hasContext = hasContext || key == "requestContext"
-		hasPayload = hasPayload || key == "requestPayload"
-		fields = append(fields, field{key, raw})
-	}
+	_, hasContext := fields["requestContext"]
+	_, hasPayload := fields["requestPayload"]
 	if hasContext && hasPayload {
 		if r, ok := asRecord(v); ok {
 			f.recs = append(f.recs, r)
 			return
 		}
 	}
-	for _, fl := range fields {
-		if mayHoldRecord(fl.value) {
-			f.value(fl.value, depth+1)
+	// In key order: the records an object holds are found in one order.
+	for _, k := range slices.Sorted(maps.Keys(fields)) {
+		if mayHoldRecord(fields[k]) {
+			f.value(fields[k], depth+1)
 		}
 	}
 }

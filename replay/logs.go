@@ -70,8 +70,8 @@ func readLines(lr *lineReader, each func(Found)) (int, error) {
 		where := at("line", n)
 		var raw []byte
 		if i := bytes.IndexByte(line, '{'); i >= 0 {
-			var ok bool
-			if raw, ok = firstValue(line[i:]); !ok {
+			raw = jsonAt(line[i:])
+			if raw == nil {
 				raw = lr.mend(line[i:])
 			}
 		}
@@ -83,6 +83,18 @@ func readLines(lr *lineReader, each func(Found)) (int, error) {
 		}
 		give(raw, where, n, each)
 	}
+}
+
+// jsonAt is the JSON value b starts with, nil when there is none: most
+// often the line is that value, which is only checked, not copied.
+func jsonAt(b []byte) []byte {
+	if json.Valid(b) {
+		return b
+	}
+	if raw, ok := firstValue(b); ok {
+		return raw
+	}
+	return nil
 }
 
 // isRecordLine tells a line of the layer's that carries a record: its
@@ -237,7 +249,7 @@ func (l *lineReader) mend(first []byte) []byte {
 		if err != nil {
 			return nil
 		}
-		if loc := l.emulator.FindIndex(piece); loc != nil && loc[0] == 0 {
+		if loc := l.emulatorLine(piece); loc != nil && loc[0] == 0 {
 			continue
 		}
 		b = append(b, l.own(piece)...)
@@ -253,10 +265,19 @@ func (l *lineReader) mend(first []byte) []byte {
 
 // own is a piece without the emulator's line that follows it.
 func (l *lineReader) own(piece []byte) []byte {
-	if loc := l.emulator.FindIndex(piece); loc != nil && loc[0] > 0 {
+	if loc := l.emulatorLine(piece); loc != nil && loc[0] > 0 {
 		return piece[:loc[0]]
 	}
 	return piece
+}
+
+// emulatorLine is where a line of the emulator's starts in piece, or nil.
+// Most pieces are checked for the words first, which is cheaper.
+func (l *lineReader) emulatorLine(piece []byte) []int {
+	if !bytes.Contains(piece, []byte("(rapid) ")) && !bytes.Contains(piece, []byte("RequestId: ")) {
+		return nil
+	}
+	return l.emulator.FindIndex(piece)
 }
 
 // newEmulatorLine matches the start of a line the emulator logs itself:
