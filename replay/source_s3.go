@@ -7,6 +7,7 @@ import (
 	"io"
 	"strings"
 	"sync"
+	"time"
 )
 
 // maxObjectBytes bounds an object read as a record: two payloads of the
@@ -15,6 +16,10 @@ const maxObjectBytes = 256 << 20
 
 // objectsPerBatch is the number of objects read before they are re-driven.
 const objectsPerBatch = 100
+
+// getTimeout bounds the read of one object: a connection that hangs must
+// not hold the run.
+const getTimeout = 2 * time.Minute
 
 // Bucket lists and reads objects: *awsdest.Bucket.
 type Bucket interface {
@@ -62,7 +67,7 @@ func (s *s3Source) Next(ctx context.Context) (Batch, error) {
 	b := Batch{Units: n}
 	for i, key := range keys {
 		where := "s3://" + s.bucket + "/" + key
-		body, err := s.b.Get(ctx, key, maxObjectBytes)
+		body, err := get(ctx, s.b, key)
 		if err != nil {
 			if ctx.Err() != nil {
 				return Batch{}, err
@@ -108,6 +113,13 @@ func S3Fetcher(open func(bucket string) Bucket) Fetcher {
 			buckets[name] = b
 		}
 		mu.Unlock()
-		return b.Get(ctx, key, maxObjectBytes)
+		return get(ctx, b, key)
 	}
+}
+
+// get reads one object, within getTimeout.
+func get(ctx context.Context, b Bucket, key string) ([]byte, error) {
+	ctx, cancel := context.WithTimeout(ctx, getTimeout)
+	defer cancel()
+	return b.Get(ctx, key, maxObjectBytes)
 }

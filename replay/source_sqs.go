@@ -16,6 +16,9 @@ import (
 const (
 	receiveMax  = 10
 	receiveWait = 2 * time.Second
+	// callTimeout bounds each call to the queue beyond its wait: a
+	// connection that hangs must not hold the run, or its deletes.
+	callTimeout = 30 * time.Second
 )
 
 // Queue receives, deletes and releases messages: *awsdest.Queue.
@@ -42,14 +45,14 @@ type sqsSource struct {
 // at rate a second (0: no limit): a message is hidden from other
 // consumers for as long as the re-drive of its batch may take.
 func SQSSource(name string, q Queue, invocationType string, rate float64) Source {
-	return &sqsSource{name: name, q: q, visibility: Visibility(invocationType, rate), seen: map[string]bool{}}
+	return &sqsSource{name: name, q: q, visibility: visibilityFor(invocationType, rate), seen: map[string]bool{}}
 }
 
-// Visibility is how long received messages are hidden: longer than the
+// visibilityFor is how long received messages are hidden: longer than the
 // re-drive of a batch of ten may take at rate, with a RequestResponse
 // invocation taking up to the 15 minutes of the longest function, and at
 // most the 12 hours SQS allows.
-func Visibility(invocationType string, rate float64) time.Duration {
+func visibilityFor(invocationType string, rate float64) time.Duration {
 	d := 5 * time.Minute
 	if invocationType == awsdest.InvocationRequestResponse {
 		d = 20 * time.Minute
@@ -63,7 +66,9 @@ func Visibility(invocationType string, rate float64) time.Duration {
 func (s *sqsSource) Name() string { return s.name }
 
 func (s *sqsSource) Next(ctx context.Context) (Batch, error) {
-	ms, err := s.q.Receive(ctx, receiveMax, receiveWait, s.visibility)
+	rctx, cancel := context.WithTimeout(ctx, receiveWait+callTimeout)
+	defer cancel()
+	ms, err := s.q.Receive(rctx, receiveMax, receiveWait, s.visibility)
 	if err != nil {
 		return Batch{}, err
 	}
@@ -114,9 +119,12 @@ func (s *sqsSource) Settle(ctx context.Context, b Batch, done []bool) (int, []er
 	if len(del) == 0 {
 		return 0, nil
 	}
+	// Deleted even when the run is interrupted: those were re-driven.
+	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), callTimeout)
+	defer cancel()
 	deleted := 0
 	var errs []error
-	for i, err := range s.q.Delete(context.WithoutCancel(ctx), del) {
+	for i, err := range s.q.Delete(dctx, del) {
 		if err != nil {
 			errs = append(errs, fmt.Errorf("re-driven, but not deleted (it will be re-driven again by the next run): %w", err))
 			s.keep(del[i])
@@ -129,5 +137,7 @@ func (s *sqsSource) Settle(ctx context.Context, b Batch, done []bool) (int, []er
 
 // Close makes the messages kept visible again.
 func (s *sqsSource) Close(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, callTimeout)
+	defer cancel()
 	return errors.Join(s.q.Release(ctx, s.kept)...)
 }

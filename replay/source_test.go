@@ -117,7 +117,7 @@ func TestSQSSource(t *testing.T) {
 	}
 }
 
-func TestVisibility(t *testing.T) {
+func TestVisibilityFor(t *testing.T) {
 	for _, tt := range []struct {
 		typ  string
 		rate float64
@@ -128,8 +128,8 @@ func TestVisibility(t *testing.T) {
 		{"Event", 0.1, 5*time.Minute + 100*time.Second},
 		{"Event", 0.0001, 12 * time.Hour},
 	} {
-		if got := Visibility(tt.typ, tt.rate); got != tt.want {
-			t.Errorf("Visibility(%s, %v) = %v, want %v", tt.typ, tt.rate, got, tt.want)
+		if got := visibilityFor(tt.typ, tt.rate); got != tt.want {
+			t.Errorf("visibilityFor(%s, %v) = %v, want %v", tt.typ, tt.rate, got, tt.want)
 		}
 	}
 }

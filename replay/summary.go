@@ -99,7 +99,7 @@ func (s *Summary) Text() string {
 		fmt.Fprintf(&b, "skipped: %d (%s)\n", s.Skipped, strings.Join(kinds, ", "))
 	}
 	if s.Deleted > 0 {
-		fmt.Fprintf(&b, "deleted from the queue: %d messages\n", s.Deleted)
+		fmt.Fprintf(&b, "messages deleted from the queue: %d\n", s.Deleted)
 	}
 	for _, e := range s.Errors {
 		fmt.Fprintf(&b, "error: %s\n", e)

@@ -21,7 +21,7 @@ func TestSummary(t *testing.T) {
 	want := "sqs:arn:aws:sqs:eu-west-1:123456789012:failures: 5 records read, 4 selected\n" +
 		"re-driven (Event): 2, 1 succeeded, 1 failed again\n" +
 		"skipped: 2 (duplicate 1, redacted 1)\n" +
-		"deleted from the queue: 1 messages\n"
+		"messages deleted from the queue: 1\n"
 	if got := s.Text(); got != want {
 		t.Errorf("text\n%s\nwant\n%s", got, want)
 	}
