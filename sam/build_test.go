@@ -246,9 +246,14 @@ func TestRelease(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	replayZips := []string{"destinations-replay-linux-x86_64.zip", "destinations-replay-linux-arm64.zip"}
 	var want strings.Builder
-	for _, z := range zips {
-		checkZip(t, filepath.Join(dir, z))
+	for _, z := range append(zips, replayZips...) {
+		if slices.Contains(replayZips, z) {
+			checkZipHolds(t, filepath.Join(dir, z), []string{"destinations-replay"})
+		} else {
+			checkZip(t, filepath.Join(dir, z))
+		}
 		b, err := os.ReadFile(filepath.Join(dir, z))
 		if err != nil {
 			t.Fatal(err)
@@ -271,10 +276,20 @@ func TestRelease(t *testing.T) {
 	if got := strings.TrimSpace(string(out)); got != "destinations "+version {
 		t.Errorf("destinations --version = %q, want %q", got, "destinations "+version)
 	}
+	out, err = exec.CommandContext(t.Context(), filepath.Join(dir, "replay-"+arch, "destinations-replay"), "--version").CombinedOutput()
+	if got := strings.TrimSpace(string(out)); err != nil || got != "destinations-replay "+version {
+		t.Errorf("destinations-replay --version = %q (%v), want %q", got, err, "destinations-replay "+version)
+	}
 }
 
 // checkZip wants the layer's files in the zip, executable.
 func checkZip(t *testing.T, path string) {
+	t.Helper()
+	checkZipHolds(t, path, layerFiles)
+}
+
+// checkZipHolds wants exactly these files in the zip, executable.
+func checkZipHolds(t *testing.T, path string, files []string) {
 	t.Helper()
 	zr, err := zip.OpenReader(path)
 	if err != nil {
@@ -292,7 +307,7 @@ func checkZip(t *testing.T, path string) {
 		}
 	}
 	slices.Sort(got)
-	if !slices.Equal(got, layerFiles) {
-		t.Errorf("%s holds %v, want %v", path, got, layerFiles)
+	if !slices.Equal(got, files) {
+		t.Errorf("%s holds %v, want %v", path, got, files)
 	}
 }

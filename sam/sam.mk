@@ -1,6 +1,7 @@
 # sam/sam.mk, included by the Makefile: the targets `sam build` runs for the
 # resources of template.yaml that have `Metadata: BuildMethod: makefile`, and
-# `release`. All of them work without SAM.
+# `release` (the layer and the destinations-replay command). All of them
+# work without SAM.
 #
 # sam build copies CodeUri (the repository root) to a scratch directory and
 # runs `make build-<LogicalId>` there with ARTIFACTS_DIR set to where the
@@ -42,7 +43,16 @@ build-ConsumerFunction:
 # sha256sum (GNU coreutils) or shasum (macOS), in the same output format.
 sam_sha256 = $(shell command -v sha256sum >/dev/null 2>&1 && echo sha256sum || echo shasum -a 256)
 
-## release: both layer zips with VERSION stamped (make release VERSION=v1.2.3), and build/SHA256SUMS
-release: layer
-	cd $(BUILD) && $(sam_sha256) layer-x86_64.zip layer-arm64.zip > SHA256SUMS
+# The replay command, for the machines that re-drive failures: a static
+# executable named destinations-replay, zipped with its mode, per architecture.
+replay_zips := destinations-replay-linux-x86_64.zip destinations-replay-linux-arm64.zip
+
+$(BUILD)/destinations-replay-linux-%.zip: FORCE
+	rm -rf $(BUILD)/replay-$* && mkdir -p $(BUILD)/replay-$*
+	GOOS=linux GOARCH=$(goarch_$*) $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BUILD)/replay-$*/destinations-replay ./cmd/replay
+	rm -f $@ && $(GO) run ./internal/mkzip $@ $(BUILD)/replay-$*
+
+## release: both layer zips and both destinations-replay zips with VERSION stamped (make release VERSION=v1.2.3), and build/SHA256SUMS
+release: layer $(addprefix $(BUILD)/,$(replay_zips))
+	cd $(BUILD) && $(sam_sha256) layer-x86_64.zip layer-arm64.zip $(replay_zips) > SHA256SUMS
 	@echo "release $(VERSION):" && cat $(BUILD)/SHA256SUMS

@@ -140,6 +140,15 @@ type Entry struct {
 
 	// S3
 	Key string
+
+	// SQS, receiving (Queues): a DeleteMessageBatch or
+	// ChangeMessageVisibilityBatch entry's receipt handle, the visibility
+	// timeout it or a ReceiveMessage call sets, and ReceiveMessage's other
+	// parameters.
+	ReceiptHandle     string
+	VisibilityTimeout int
+	MaxMessages       int
+	WaitSeconds       int
 }
 
 // Attribute is a message attribute.

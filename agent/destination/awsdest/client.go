@@ -75,6 +75,8 @@ type call struct {
 	// payloadHeader sends the payload's SHA-256 as X-Amz-Content-Sha256
 	// (S3 wants it).
 	payloadHeader bool
+	// answerLimit bounds what is read of a 2xx answer; 0 is maxAnswerBytes.
+	answerLimit int64
 }
 
 // answer is a 2xx answer.
@@ -123,7 +125,7 @@ func (c *client) do(ctx context.Context, k call) (answer, error) {
 	}
 	received := time.Now()
 	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswerBytes))
+	body, err := io.ReadAll(io.LimitReader(resp.Body, cmp.Or(k.answerLimit, maxAnswerBytes)))
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 4*maxAnswerBytes)) // to reuse the connection
 	skew, hasSkew := serverSkew(resp.Header, sent, received)
 	if hasSkew {
