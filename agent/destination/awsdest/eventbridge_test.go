@@ -152,4 +152,3 @@ func TestEntrySize(t *testing.T) {
 		t.Errorf("one byte over: %v, want too large", err)
 	}
 }
-
