@@ -71,7 +71,7 @@ func TestLoop(t *testing.T) {
 	respond := func(id string, failed bool) func() {
 		return func() {
 			tr.Event(proxy.Event{RequestID: id, At: time.Now()})
-			tr.Result(proxy.Result{RequestID: id, Failed: failed, At: time.Now()})
+			tr.Result(proxy.Result{Call: proxy.CallResponse, Status: 202, RequestID: id, Failed: failed, At: time.Now()})
 		}
 	}
 	api := &fakeExtensionsAPI{

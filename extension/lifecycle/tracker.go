@@ -85,8 +85,12 @@ func (t *Tracker) Event(ev proxy.Event) {
 	t.notify()
 }
 
-// Result implements proxy.Observer.
+// Result implements proxy.Observer. Only results the Runtime API accepted
+// for an invocation count.
 func (t *Tracker) Result(r proxy.Result) {
+	if r.Status/100 != 2 || (r.Call != proxy.CallResponse && r.Call != proxy.CallError) {
+		return
+	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	e := t.get(r.RequestID)

@@ -45,9 +45,9 @@ func TestUnfinished(t *testing.T) {
 
 func TestTrackerJoinsEventAndResultInAnyOrder(t *testing.T) {
 	tr := NewTracker()
-	tr.Result(proxy.Result{RequestID: "b", Body: invocation.Payload{Bytes: []byte(`"B"`)}, At: time.Unix(20, 0)})
+	tr.Result(proxy.Result{Call: proxy.CallResponse, Status: 202, RequestID: "b", Body: invocation.Payload{Bytes: []byte(`"B"`)}, At: time.Unix(20, 0)})
 	tr.Event(proxy.Event{RequestID: "a", Body: invocation.Payload{Bytes: []byte(`{"a":1}`)}, At: time.Unix(9, 0)})
-	tr.Result(proxy.Result{RequestID: "a", Failed: true, ErrorType: "E", At: time.Unix(10, 0)})
+	tr.Result(proxy.Result{Call: proxy.CallResponse, Status: 202, RequestID: "a", Failed: true, ErrorType: "E", At: time.Unix(10, 0)})
 	tr.Event(proxy.Event{RequestID: "b", TraceID: "t"})
 	tr.Event(proxy.Event{RequestID: "c"})
 
@@ -76,9 +76,9 @@ func TestAwait(t *testing.T) {
 		act  func(tr *Tracker)
 		want Wait
 	}{
-		{"result", func(tr *Tracker) { tr.Result(proxy.Result{RequestID: "x"}) }, Done},
+		{"result", func(tr *Tracker) { tr.Result(proxy.Result{Call: proxy.CallResponse, Status: 202, RequestID: "x"}) }, Done},
 		{"runtime gone", func(tr *Tracker) { tr.RuntimeGone() }, Gone},
-		{"other result", func(tr *Tracker) { tr.Result(proxy.Result{RequestID: "y"}) }, Deadline},
+		{"other result", func(tr *Tracker) { tr.Result(proxy.Result{Call: proxy.CallResponse, Status: 202, RequestID: "y"}) }, Deadline},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -98,7 +98,7 @@ func TestAttemptsCountRetriesOfARequest(t *testing.T) {
 	tr := NewTracker()
 	for i := 1; i <= 3; i++ {
 		tr.Event(proxy.Event{RequestID: "r"})
-		tr.Result(proxy.Result{RequestID: "r", Failed: true})
+		tr.Result(proxy.Result{Call: proxy.CallResponse, Status: 202, RequestID: "r", Failed: true})
 		got := tr.TakeCompleted(0)
 		if len(got) != 1 || got[0].Attempt != i {
 			t.Fatalf("attempt %d: %+v", i, got)
@@ -151,7 +151,7 @@ func TestRuntimeDoneSettlesUnfinishedInvocations(t *testing.T) {
 	t.Run("a result wins over the platform", func(t *testing.T) {
 		tr := NewTracker()
 		tr.Event(proxy.Event{RequestID: "r"})
-		tr.Result(proxy.Result{RequestID: "r", Failed: true, ErrorType: "E"})
+		tr.Result(proxy.Result{Call: proxy.CallResponse, Status: 202, RequestID: "r", Failed: true, ErrorType: "E"})
 		tr.RuntimeDone("r", "error", "E")
 		got := tr.TakeCompleted(0)
 		if len(got) != 1 || got[0].Outcome != invocation.Error || got[0].ErrorType != "E" {

@@ -54,8 +54,8 @@ func (r *recorder) wait(t testing.TB, events, results int) ([]Event, []Result) {
 	}
 }
 
-// upstream is a fake Runtime API that records what reaches it.
-type upstream struct {
+// fakeAPI is a fake Runtime API that records what reaches it.
+type fakeAPI struct {
 	mu       sync.Mutex
 	bodies   map[string][]byte
 	headers  map[string]http.Header
@@ -63,8 +63,8 @@ type upstream struct {
 	event    []byte
 }
 
-func newUpstream(t *testing.T, event []byte) (*upstream, *httptest.Server) {
-	u := &upstream{bodies: map[string][]byte{}, headers: map[string]http.Header{}, trailers: map[string]http.Header{}, event: event}
+func newFakeAPI(t *testing.T, event []byte) (*fakeAPI, *httptest.Server) {
+	u := &fakeAPI{bodies: map[string][]byte{}, headers: map[string]http.Header{}, trailers: map[string]http.Header{}, event: event}
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch {
 		case r.URL.Path == "/2018-06-01/runtime/invocation/next":
@@ -113,7 +113,7 @@ func startProxy(t *testing.T, upstreamAddr string, max int) (*recorder, string) 
 }
 
 func TestForwardsAndCaptures(t *testing.T) {
-	u, srv := newUpstream(t, []byte(`{"Success": true}`))
+	u, srv := newFakeAPI(t, []byte(`{"Success": true}`))
 	rec, addr := startProxy(t, srv.Listener.Addr().String(), 1<<20)
 	base := "http://" + addr + "/2018-06-01/runtime/invocation/"
 
@@ -166,8 +166,8 @@ func TestForwardsAndCaptures(t *testing.T) {
 	}
 }
 
-func TestUnknownPathsAndRejectedResults(t *testing.T) {
-	_, srv := newUpstream(t, nil)
+func TestUnknownPathsAndRefusedResults(t *testing.T) {
+	_, srv := newFakeAPI(t, nil)
 	rec, addr := startProxy(t, srv.Listener.Addr().String(), 1<<20)
 	resp, err := http.Post("http://"+addr+"/2018-06-01/runtime/unknown?x=1", "application/json", strings.NewReader("{}"))
 	if err != nil {
@@ -185,13 +185,14 @@ func TestUnknownPathsAndRejectedResults(t *testing.T) {
 	if resp.StatusCode != http.StatusRequestEntityTooLarge {
 		t.Errorf("status %d, want 413 passed through", resp.StatusCode)
 	}
-	if _, results, _ := rec.snapshot(); len(results) != 0 {
-		t.Errorf("a rejected result was captured: %+v", results)
+	_, results := rec.wait(t, 0, 1)
+	if r := results[0]; r.Call != CallResponse || r.RequestID != "req-2" || r.Status != http.StatusRequestEntityTooLarge || string(r.Body.Bytes) != "{}" {
+		t.Errorf("refused result %+v", r)
 	}
 }
 
 func TestLargeBodyIsCappedNotBuffered(t *testing.T) {
-	u, srv := newUpstream(t, nil)
+	u, srv := newFakeAPI(t, nil)
 	rec, addr := startProxy(t, srv.Listener.Addr().String(), 1000)
 	big := bytes.Repeat([]byte("x"), 5<<20)
 	resp, err := http.Post("http://"+addr+"/2018-06-01/runtime/invocation/req-3/response", "text/plain", bytes.NewReader(big))
@@ -278,7 +279,7 @@ func TestStreamingWithErrorTrailers(t *testing.T) {
 }
 
 func TestRuntimeGoneWhenLastConnectionCloses(t *testing.T) {
-	_, srv := newUpstream(t, []byte("{}"))
+	_, srv := newFakeAPI(t, []byte("{}"))
 	rec, addr := startProxy(t, srv.Listener.Addr().String(), 1<<20)
 	conn, err := net.Dial("tcp", addr)
 	if err != nil {
@@ -337,10 +338,10 @@ func BenchmarkProxyNext(b *testing.B) {
 
 // TestDroppedBodies: bodies no record will hold go through but are not kept.
 func TestDroppedBodies(t *testing.T) {
-	u, srv := newUpstream(t, []byte(`{"event":1}`))
+	u, srv := newFakeAPI(t, []byte(`{"event":1}`))
 	rec := &recorder{}
 	p := New(Options{Upstream: srv.Listener.Addr().String(), MaxPayloadBytes: 1 << 20, Observer: rec,
-		DropEvents: true, DropResponses: true})
+		Keep: func(c Call) bool { return c != CallNext && c != CallResponse }})
 	ln, err := p.Listen("127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

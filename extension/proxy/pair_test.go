@@ -120,7 +120,7 @@ func dial(t *testing.T, addr string) (net.Conn, *bufio.Reader) {
 	return c, bufio.NewReader(c)
 }
 
-func readAnswer(t *testing.T, br *bufio.Reader, method string) (*http.Response, []byte) {
+func readResponse(t *testing.T, br *bufio.Reader, method string) (*http.Response, []byte) {
 	t.Helper()
 	resp, err := http.ReadResponse(br, &http.Request{Method: method})
 	if err != nil {
@@ -146,12 +146,12 @@ func TestKeepAliveSequence(t *testing.T) {
 	c, br := dial(t, addr)
 	for _, id := range []string{"a", "b"} {
 		fmt.Fprint(c, "GET /2018-06-01/runtime/invocation/next HTTP/1.1\r\nHost: x\r\n\r\n")
-		resp, body := readAnswer(t, br, "GET")
+		resp, body := readResponse(t, br, "GET")
 		if resp.StatusCode != 200 || resp.Header.Get(HeaderRequestID) != id {
 			t.Fatalf("next: %d %v %s", resp.StatusCode, resp.Header, body)
 		}
 		fmt.Fprintf(c, "POST /2018-06-01/runtime/invocation/%s/response HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\n\"ok%s\"", id, id)
-		if resp, _ := readAnswer(t, br, "POST"); resp.StatusCode != 202 {
+		if resp, _ := readResponse(t, br, "POST"); resp.StatusCode != 202 {
 			t.Fatalf("response: %d", resp.StatusCode)
 		}
 	}
@@ -174,10 +174,10 @@ func TestPipelined(t *testing.T) {
 	c, br := dial(t, addr)
 	fmt.Fprint(c, "POST /2018-06-01/runtime/invocation/a/response HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n{}"+
 		"GET /other HTTP/1.1\r\nHost: x\r\n\r\n")
-	if resp, _ := readAnswer(t, br, "POST"); resp.StatusCode != 202 {
+	if resp, _ := readResponse(t, br, "POST"); resp.StatusCode != 202 {
 		t.Errorf("first: %d", resp.StatusCode)
 	}
-	if resp, body := readAnswer(t, br, "GET"); resp.StatusCode != 418 || string(body) != "tea" {
+	if resp, body := readResponse(t, br, "GET"); resp.StatusCode != 418 || string(body) != "tea" {
 		t.Errorf("second: %d %q", resp.StatusCode, body)
 	}
 }
@@ -197,7 +197,7 @@ func TestExpectContinue(t *testing.T) {
 		t.Fatalf("got %q after 100 Continue", blank)
 	}
 	fmt.Fprint(c, "true")
-	if resp, _ := readAnswer(t, br, "POST"); resp.StatusCode != 202 {
+	if resp, _ := readResponse(t, br, "POST"); resp.StatusCode != 202 {
 		t.Fatalf("status %d", resp.StatusCode)
 	}
 	got := u.requests()
@@ -305,9 +305,9 @@ func TestChunkedFramingKept(t *testing.T) {
 	u := newRawUpstream(t, accepted)
 	rec, addr := startProxy(t, u.addr(), 1<<20)
 	c, br := dial(t, addr)
-	fmt.Fprint(c, "POST /2018-06-01/runtime/invocation/a/response HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nTrailer: Lambda-Runtime-Function-Error-Type\r\n\r\n"+
+	fmt.Fprint(c, "POST /2018-06-01/runtime/invocation/a/response HTTP/1.1\r\nHost: x\r\nLambda-Runtime-Function-Response-Mode: streaming\r\nTransfer-Encoding: chunked\r\nTrailer: Lambda-Runtime-Function-Error-Type\r\n\r\n"+
 		"3;ext=1\r\nabc\r\n2\r\nde\r\n0\r\nLambda-Runtime-Function-Error-Type: Oops\r\n\r\n")
-	if resp, _ := readAnswer(t, br, "POST"); resp.StatusCode != 202 {
+	if resp, _ := readResponse(t, br, "POST"); resp.StatusCode != 202 {
 		t.Fatalf("status %d", resp.StatusCode)
 	}
 	got := u.requests()
@@ -328,9 +328,9 @@ func TestLongFields(t *testing.T) {
 	c, br := dial(t, addr)
 	long := strings.Repeat("x", 100<<10)
 	errBody := base64.StdEncoding.EncodeToString([]byte(`{"errorMessage":"` + long + `"}`))
-	fmt.Fprintf(c, "POST /2018-06-01/runtime/invocation/a/response HTTP/1.1\r\nHost: x\r\nX-Long: %s\r\nTransfer-Encoding: chunked\r\n\r\n"+
+	fmt.Fprintf(c, "POST /2018-06-01/runtime/invocation/a/response HTTP/1.1\r\nHost: x\r\nX-Long: %s\r\nLambda-Runtime-Function-Response-Mode: streaming\r\nTransfer-Encoding: chunked\r\n\r\n"+
 		"2\r\n{}\r\n0\r\nLambda-Runtime-Function-Error-Type: Big\r\nLambda-Runtime-Function-Error-Body: %s\r\n\r\n", long, errBody)
-	if resp, _ := readAnswer(t, br, "POST"); resp.StatusCode != 202 {
+	if resp, _ := readResponse(t, br, "POST"); resp.StatusCode != 202 {
 		t.Fatalf("status %d", resp.StatusCode)
 	}
 	if got := u.requests(); len(got) != 1 || !bytes.Contains(got[0], []byte("X-Long: "+long+"\n")) {
@@ -356,7 +356,7 @@ func TestLargeChunkedEvent(t *testing.T) {
 	rec, addr := startProxy(t, u.addr(), 6<<20)
 	c, br := dial(t, addr)
 	fmt.Fprint(c, "GET /2018-06-01/runtime/invocation/next HTTP/1.1\r\nHost: x\r\n\r\n")
-	if _, body := readAnswer(t, br, "GET"); !bytes.Equal(body, big) {
+	if _, body := readResponse(t, br, "GET"); !bytes.Equal(body, big) {
 		t.Fatalf("runtime got %d bytes", len(body))
 	}
 	events, _ := rec.wait(t, 1, 0)
@@ -376,7 +376,7 @@ func TestUpstreamDown(t *testing.T) {
 	_, addr := startProxy(t, addrDown, 1<<20)
 	c, br := dial(t, addr)
 	fmt.Fprint(c, "GET /2018-06-01/runtime/invocation/next HTTP/1.1\r\nHost: x\r\n\r\n")
-	if resp, _ := readAnswer(t, br, "GET"); resp.StatusCode != http.StatusBadGateway {
+	if resp, _ := readResponse(t, br, "GET"); resp.StatusCode != http.StatusBadGateway {
 		t.Errorf("status %d", resp.StatusCode)
 	}
 }
@@ -387,7 +387,7 @@ func TestUpstreamHangsUp(t *testing.T) {
 	_, addr := startProxy(t, u.addr(), 1<<20)
 	c, br := dial(t, addr)
 	fmt.Fprint(c, "POST /2018-06-01/runtime/invocation/a/response HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n{}")
-	if resp, _ := readAnswer(t, br, "POST"); resp.StatusCode != http.StatusBadGateway {
+	if resp, _ := readResponse(t, br, "POST"); resp.StatusCode != http.StatusBadGateway {
 		t.Errorf("status %d", resp.StatusCode)
 	}
 }

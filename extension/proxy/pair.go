@@ -1,0 +1,362 @@
+package proxy
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"runtime/debug"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+)
+
+const (
+	// bufSize is each connection's read and write buffer.
+	bufSize = 32 << 10
+	// pipelined bounds the exchanges queued for the answer side.
+	pipelined = 16
+	// linger bounds the wait for what the runtime still sends after the
+	// Runtime API has ended the exchange: the rest of a body it did not
+	// wait for, or the answers of a runtime that half-closed.
+	linger = 2 * time.Second
+)
+
+// aLongTimeAgo is a deadline that makes blocked reads fail at once.
+var aLongTimeAgo = time.Unix(1, 0)
+
+// pair is one runtime connection and the Runtime API connection it is
+// paired with. The request side (serve's goroutine) reads requests from the
+// runtime and sends them up; the answer side reads their answers and sends
+// them back, in order, and tells the observer what went through. The
+// answer side alone writes to the runtime: what the relay answers itself
+// (a 400, a 100 Continue) goes through the same queue, in its turn.
+type pair struct {
+	p      *Proxy
+	client net.Conn
+	cr     *bufio.Reader
+	cw     *bufio.Writer // the answer side's
+
+	mu      sync.Mutex // guards up and closing
+	up      *upstream  // nil until the first request; replaced by a redial
+	closing bool
+
+	queue    chan *exchange // exchanges in order, for the answer side
+	answered chan struct{}  // closed when the answer side has stopped
+	// byUpstream is set by the answer side, before answered is closed,
+	// when the Runtime API ended the pair: the runtime did not go, it will
+	// connect again.
+	byUpstream bool
+	done       chan struct{} // closed when the pair is closed
+
+	inFlight atomic.Int32 // requests sent up whose answer is not yet read
+	polls    atomic.Int32 // of which /next and /restore/next, waiting for an event
+
+	// Request side only.
+	carried   bool      // the pair carried a request
+	sending   *exchange // the exchange being sent up
+	replayBuf []byte    // the head of the exchange that can be sent again
+}
+
+// exchange is one request and what its answer needs to know of it.
+type exchange struct {
+	call           Call
+	requestID      string
+	method, target string
+	close          bool        // the request asked to close the connection
+	lambda         http.Header // the request's Lambda-Runtime-* fields
+	framing        framing
+	body           *capture // what is kept of a result's body
+
+	// Set by the request side before bodyDone is closed.
+	trailer  http.Header // the request's Lambda-Runtime-* trailer fields
+	bodyErr  error
+	bodyDone chan struct{}
+
+	// replay, when set, is the head to send again on a new connection,
+	// should the reused one fail before any answer came; headDone is then
+	// closed once that is settled.
+	replay   []byte
+	headDone chan struct{}
+
+	// Exchanges the relay answers itself: status ends the pair with that
+	// status; interim writes a 100 Continue.
+	status  int
+	cause   error
+	interim bool
+}
+
+func newPair(p *Proxy, c net.Conn) *pair {
+	return &pair{
+		p:        p,
+		client:   c,
+		cr:       bufio.NewReaderSize(c, bufSize),
+		cw:       bufio.NewWriterSize(c, bufSize),
+		queue:    make(chan *exchange, pipelined),
+		answered: make(chan struct{}),
+		done:     make(chan struct{}),
+	}
+}
+
+// serve runs the pair until the runtime closes its connection or a failure
+// ends it, then closes both connections.
+func (pc *pair) serve() {
+	defer close(pc.done)
+	defer pc.p.gone(pc)
+	go pc.answerSide()
+	runtimeGone := pc.requestSide()
+	close(pc.queue)
+	if runtimeGone {
+		pc.release()
+	}
+	<-pc.answered
+	pc.abort()
+}
+
+// release lets the answer side end once the runtime has closed its side:
+// at once when a /next waits for an event nobody would read, else once the
+// answers already asked for are back, within linger.
+func (pc *pair) release() {
+	u := pc.upstream()
+	if u == nil {
+		return
+	}
+	deadline := time.Now().Add(linger)
+	if pc.polls.Load() > 0 {
+		deadline = aLongTimeAgo
+	}
+	_ = u.conn.SetReadDeadline(deadline)
+}
+
+// abort closes both connections: whatever was in flight fails.
+func (pc *pair) abort() {
+	_ = pc.client.Close()
+	pc.mu.Lock()
+	pc.closing = true
+	u := pc.up
+	pc.mu.Unlock()
+	if u != nil {
+		_ = u.conn.Close()
+	}
+}
+
+func (pc *pair) upstream() *upstream {
+	pc.mu.Lock()
+	defer pc.mu.Unlock()
+	return pc.up
+}
+
+// recoverPanic ends the pair, and only the pair, on a panic in one of its
+// goroutines: the proxy goes on serving the runtime's other connections
+// and the next ones.
+func (pc *pair) recoverPanic(side string) {
+	v := recover()
+	if v == nil {
+		return
+	}
+	pc.p.log.Error("runtime API proxy: panic, closing the connection", "side", side, "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
+	pc.abort()
+	if ex := pc.sending; side == "request" && ex != nil {
+		select {
+		case <-ex.bodyDone:
+		default:
+			ex.bodyErr = fmt.Errorf("panic: %v", v)
+			close(ex.bodyDone) // the answer side may wait for it
+		}
+	}
+}
+
+func (pc *pair) requestSide() (runtimeGone bool) {
+	defer pc.recoverPanic("request")
+	return pc.requests()
+}
+
+// requests reads requests and sends them up until the runtime closes its
+// connection (runtimeGone) or asks to, or something fails.
+func (pc *pair) requests() (runtimeGone bool) {
+	var buf []byte
+	afterPost := false
+	var pending *exchange // sent again if its connection fails: nothing goes up after it until then
+	for {
+		// Waiting for the runtime's next request: whatever the answer side
+		// had to say has been flushed by it.
+		h, err := readRequest(pc.cr, buf[:0], afterPost)
+		buf = h.raw
+		if err != nil {
+			if isClosed(err) {
+				return true
+			}
+			pc.push(&exchange{status: rejectStatus(err), cause: err})
+			return false
+		}
+		afterPost = h.method == http.MethodPost
+		pc.carry()
+		ex := pc.newExchange(&h)
+		if hook := pc.p.onExchange; hook != nil {
+			hook("request", ex.target)
+		}
+		if err := pc.connect(); err != nil {
+			pc.p.log.Error("runtime API call failed", "method", ex.method, "target", ex.target, "upstream", pc.p.upstream, "error", err)
+			pc.push(&exchange{status: http.StatusBadGateway, cause: err})
+			return false
+		}
+		if pending != nil {
+			select {
+			case <-pending.headDone:
+			case <-pc.answered:
+				return false
+			}
+			pending = nil
+		}
+		u := pc.upstream()
+		if u.carried > 0 && pc.inFlight.Load() == 0 && ex.replayable() {
+			pc.replayBuf = append(pc.replayBuf[:0], h.raw...)
+			ex.replay, ex.headDone, pending = pc.replayBuf, make(chan struct{}), ex
+		}
+		if h.expectContinue && ex.framing.kind != noBody && !pc.push(&exchange{interim: true}) {
+			return false
+		}
+		pc.inFlight.Add(1)
+		if ex.call.waits() {
+			pc.polls.Add(1)
+		}
+		if !pc.push(ex) {
+			return false
+		}
+		pc.sending = ex
+		err = pc.send(u, h.raw, ex)
+		ex.bodyErr = err
+		close(ex.bodyDone)
+		pc.sending = nil
+		u.carried++
+		if err != nil {
+			// The runtime's side failed mid-body: the Runtime API has part
+			// of a request, so the pair cannot go on.
+			if !isClosed(err) {
+				pc.p.log.Error("runtime API call failed", "method", ex.method, "target", ex.target, "error", err)
+			}
+			_ = u.conn.Close()
+			return isClosed(err)
+		}
+		if u.out.failed() && ex.replay == nil {
+			return false // the answer side tells the runtime what came back
+		}
+		if ex.call == CallNext {
+			pc.p.obs.Polled()
+		}
+		if h.close {
+			return false // the answer side closes after the answer
+		}
+	}
+}
+
+// newExchange builds the exchange of a request head.
+func (pc *pair) newExchange(h *head) *exchange {
+	ex := &exchange{method: h.method, target: h.target, close: h.close, lambda: h.lambda,
+		framing: h.requestFraming(), bodyDone: make(chan struct{})}
+	ex.call, ex.requestID = classify(h.method, h.target)
+	if ex.call.postsResult() {
+		cl := h.length
+		if ex.framing.kind == chunked {
+			cl = -1
+		}
+		ex.body = newCapture(pc.p.keep[ex.call], cl)
+		ex.body.onLarge = pc.p.gc.collect
+	}
+	return ex
+}
+
+// replayable reports whether the request can be sent again whole: it has
+// no body, or one of known length that its capture keeps in full.
+func (ex *exchange) replayable() bool {
+	switch ex.framing.kind {
+	case noBody:
+		return true
+	case fixedLength:
+		return ex.body != nil && int64(ex.body.max) >= ex.framing.length
+	}
+	return false
+}
+
+// carry records that the pair carried a request.
+func (pc *pair) carry() {
+	if !pc.carried {
+		pc.carried = true
+		pc.p.carried()
+	}
+}
+
+// connect dials the Runtime API for the pair's first request.
+func (pc *pair) connect() error {
+	if pc.upstream() != nil {
+		return nil
+	}
+	c, err := pc.p.dialer.Dial("tcp", pc.p.upstream)
+	if err != nil {
+		return err
+	}
+	pc.mu.Lock()
+	defer pc.mu.Unlock()
+	if pc.closing {
+		_ = c.Close()
+		return net.ErrClosed
+	}
+	pc.up = newUpstream(c)
+	return nil
+}
+
+// push queues ex for the answer side; false when the answer side stopped.
+func (pc *pair) push(ex *exchange) bool {
+	select {
+	case pc.queue <- ex:
+		return true
+	case <-pc.answered:
+		return false
+	}
+}
+
+// send writes the request head and body up, teeing the body into ex.body.
+// Errors are the runtime's side: the Runtime API's side fails into u.out.
+func (pc *pair) send(u *upstream, head []byte, ex *exchange) error {
+	_, _ = u.w.Write(head)
+	trailer, err := copyBody(u.w, pc.cr, ex.framing, ex.body.sink())
+	ex.trailer = trailer
+	if err == nil {
+		err = u.w.Flush()
+	}
+	return err
+}
+
+// rejectStatus is the status net/http's server answers a request it cannot
+// read with.
+func rejectStatus(err error) int {
+	switch {
+	case errors.Is(err, errHeadTooLarge):
+		return http.StatusRequestHeaderFieldsTooLarge
+	case errors.Is(err, errUnsupportedTE):
+		return http.StatusNotImplemented
+	}
+	return http.StatusBadRequest
+}
+
+// stopping reports whether err comes from the pair being closed on
+// purpose: a deadline set to wake a blocked read, or a closed connection.
+func stopping(err error) bool {
+	var ne net.Error
+	return errors.Is(err, net.ErrClosed) || (errors.As(err, &ne) && ne.Timeout())
+}
+
+// isClosed reports whether err says a connection ended, whoever ended it.
+func isClosed(err error) bool {
+	return stopping(err) || lost(err)
+}
+
+// lost reports whether err says the other end closed or reset the
+// connection.
+func lost(err error) bool {
+	return errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
+		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE) || errors.Is(err, syscall.ECONNABORTED)
+}
