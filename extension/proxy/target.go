@@ -12,7 +12,8 @@ import (
 // (chi) matches the path as escaped in the target whenever that escaping
 // is not the default one. For the routes below that comes to the same
 // thing as matching the escaped path segment by segment, literal segments
-// exactly and the id as any non-empty segment, which is then decoded.
+// exactly and the id as any segment, which is then decoded. (An empty id
+// is routed too, and refused by the Runtime API.)
 // Targets net/http refuses are CallOther: the Runtime API answers them 400.
 func classify(method, target string) (Call, string) {
 	if method != http.MethodGet && method != http.MethodPost {
@@ -39,7 +40,7 @@ func classify(method, target string) (Call, string) {
 	}
 	rest, ok = strings.CutPrefix(rest, "invocation/")
 	id, action, _ := strings.Cut(rest, "/")
-	if !ok || get || id == "" {
+	if !ok || get {
 		return CallOther, ""
 	}
 	var call Call
