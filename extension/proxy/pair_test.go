@@ -18,7 +18,10 @@ import (
 
 // rawUpstream is a Runtime API that speaks bytes: for each request it
 // reads, it records the request as received and writes the next scripted
-// answer as it is.
+// answer as it is. Some answers are instructions instead: "" hangs up,
+// "hang" answers nothing until the connection closes, and an answer that
+// starts with thenClose or thenReset is written and the connection then
+// closed (or reset) with no word of it.
 type rawUpstream struct {
 	t       *testing.T
 	ln      net.Listener
@@ -26,7 +29,13 @@ type rawUpstream struct {
 	got     [][]byte // requests, head and body, as received
 	answers []string
 	conns   int
+	closed  int // connections ended
 }
+
+const (
+	thenClose = "then close:"
+	thenReset = "then reset:"
+)
 
 func newRawUpstream(t *testing.T, answers ...string) *rawUpstream {
 	t.Helper()
@@ -56,7 +65,12 @@ func (u *rawUpstream) serve() {
 }
 
 func (u *rawUpstream) conn(c net.Conn) {
-	defer c.Close()
+	defer func() {
+		c.Close()
+		u.mu.Lock()
+		u.closed++
+		u.mu.Unlock()
+	}()
 	// net/http reads a trailer section only as large as its reader's
 	// buffer: 1 MiB, as the proxy allows.
 	br := bufio.NewReaderSize(c, maxHeadBytes)
@@ -81,7 +95,17 @@ func (u *rawUpstream) conn(c net.Conn) {
 			return // hang up
 		}
 		if answer == "hang" {
-			<-make(chan struct{})
+			_, _ = io.Copy(io.Discard, c)
+			return
+		}
+		if rest, ok := strings.CutPrefix(answer, thenReset); ok {
+			_, _ = io.WriteString(c, rest)
+			_ = c.(*net.TCPConn).SetLinger(0)
+			return
+		}
+		if rest, ok := strings.CutPrefix(answer, thenClose); ok {
+			_, _ = io.WriteString(c, rest)
+			return
 		}
 		if _, err := io.WriteString(c, answer); err != nil {
 			return
@@ -100,6 +124,12 @@ func headerLines(h http.Header) string {
 		}
 	}
 	return b.String()
+}
+
+func (u *rawUpstream) counts() (conns, closed int) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	return u.conns, u.closed
 }
 
 func (u *rawUpstream) requests() [][]byte {
@@ -272,14 +302,15 @@ func TestAnswerUntilClose(t *testing.T) {
 // A connection the Runtime API closed is not the runtime going away.
 func TestUpstreamCloseIsNotRuntimeGone(t *testing.T) {
 	u := newRawUpstream(t, "HTTP/1.1 202 Accepted\r\nConnection: close\r\nContent-Length: 0\r\n\r\n")
-	rec, addr := startProxy(t, u.addr(), 1<<20)
+	rec := &recorder{}
+	p, addr := serveProxy(t, Options{Upstream: u.addr(), MaxPayloadBytes: 1 << 20, Observer: rec})
 	c, _ := dial(t, addr)
 	fmt.Fprint(c, "POST /2018-06-01/runtime/invocation/a/response HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n{}")
 	if _, err := io.ReadAll(c); err != nil {
 		t.Fatal(err)
 	}
 	rec.wait(t, 0, 1)
-	time.Sleep(20 * time.Millisecond)
+	eventually(t, "the proxy to forget the connection", func() bool { return p.conns() == 0 })
 	if _, _, gone := rec.snapshot(); gone != 0 {
 		t.Error("RuntimeGone told when the Runtime API closed the connection")
 	}
@@ -452,7 +483,7 @@ func TestShutdown(t *testing.T) {
 	go func() { served <- p.Serve(ln) }()
 	c, _ := dial(t, ln.Addr().String())
 	fmt.Fprint(c, "GET /2018-06-01/runtime/invocation/next HTTP/1.1\r\nHost: x\r\n\r\n")
-	time.Sleep(50 * time.Millisecond)
+	eventually(t, "the long poll to reach the Runtime API", func() bool { return len(u.requests()) == 1 })
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	if err := p.Shutdown(ctx); err != nil {

@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -102,15 +103,66 @@ func newFakeAPI(t *testing.T, event []byte) (*fakeAPI, *httptest.Server) {
 
 func startProxy(t *testing.T, upstreamAddr string, max int) (*recorder, string) {
 	rec := &recorder{}
-	p := New(Options{Upstream: upstreamAddr, MaxPayloadBytes: max, Observer: rec})
+	_, addr := serveProxy(t, Options{Upstream: upstreamAddr, MaxPayloadBytes: max, Observer: rec})
+	return rec, addr
+}
+
+// serveProxy runs a proxy until the test ends and returns its address;
+// setup, if any, runs before it serves.
+func serveProxy(t testing.TB, o Options, setup ...func(*Proxy)) (*Proxy, string) {
+	t.Helper()
+	p := New(o)
+	for _, f := range setup {
+		f(p)
+	}
 	ln, err := p.Listen("127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	go p.Serve(ln)
 	t.Cleanup(func() { p.Shutdown(context.Background()) })
-	return rec, ln.Addr().String()
+	return p, ln.Addr().String()
 }
+
+// conns is how many runtime connections the proxy has open.
+func (p *Proxy) conns() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return len(p.pairs)
+}
+
+// eventually waits until cond holds, and fails the test if it does not
+// within a generous bound: a signal awaited, not a timing asserted.
+func eventually(t testing.TB, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("still waiting for %s", what)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// logs is a slog JSON handler's output, safe for the proxy's goroutines.
+type logs struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (l *logs) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.Write(p)
+}
+
+func (l *logs) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.String()
+}
+
+func (l *logs) logger() *slog.Logger { return slog.New(slog.NewJSONHandler(l, nil)) }
 
 func TestForwardsAndCaptures(t *testing.T) {
 	u, srv := newFakeAPI(t, []byte(`{"Success": true}`))
