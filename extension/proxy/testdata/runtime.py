@@ -1,5 +1,7 @@
 """A custom Lambda runtime in Python, for the proxy's tests.
 
+Arguments come on the command line or in RUNTIME_PY_ARGS.
+
 It loops on /next and answers each event as the event asks, with urllib (a
 new connection per call, as the AWS tutorial's runtimes do) or http.client
 (one kept connection). Each answer it gets from the Runtime API is printed
@@ -18,6 +20,7 @@ import base64
 import http.client
 import json
 import os
+import shlex
 import socket
 import sys
 import threading
@@ -33,7 +36,9 @@ def main():
     ap.add_argument("--workers", type=int, default=1)
     ap.add_argument("--restore", action="store_true", help="call /runtime/restore/next first")
     ap.add_argument("--restore-error", help="then post this error type to /runtime/restore/error")
-    args = ap.parse_args()
+    # Under the emulator, arguments come in the environment: its command
+    # line takes them for its own.
+    args = ap.parse_args(sys.argv[1:] + shlex.split(os.environ.get("RUNTIME_PY_ARGS", "")))
 
     if args.restore:
         rt = Runtime(args.address, args.client, False)
