@@ -260,19 +260,23 @@ func copyTrailer(w *bufio.Writer, r *bufio.Reader) (http.Header, error) {
 		return nil, err
 	}
 	var trailer http.Header
-	raw, err := readFields(r, nil, func(_ int, name, value []byte) bool {
+	s := fieldScanner{r: r, pending: -1}
+	for {
+		name, value, ok, err := s.next()
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			break
+		}
 		if len(name) > len("Lambda-Runtime-") && asciiEqualFold(name[:len("Lambda-Runtime-")], "Lambda-Runtime-") {
 			if trailer == nil {
 				trailer = http.Header{}
 			}
 			trailer.Add(textproto.CanonicalMIMEHeaderKey(string(name)), string(value))
 		}
-		return true
-	})
-	if err != nil {
-		return nil, err
 	}
-	_, err = w.Write(raw)
+	_, err := w.Write(s.raw)
 	return trailer, err
 }
 

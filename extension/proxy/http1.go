@@ -106,122 +106,149 @@ func (h *head) startLine(r *bufio.Reader) (string, error) {
 
 // fields reads the header section and what the relay needs of it.
 func (h *head) fields(r *bufio.Reader, request bool) error {
-	var lengths, encodings []string
-	connection := false // some Connection field names the token below
-	keepAlive := false
-	end, err := readFields(r, h.raw, func(start int, name, value []byte) bool {
+	s := fieldScanner{r: r, raw: h.raw, pending: -1}
+	defer func() { h.raw = s.raw }()
+	var lengthBuf [32]byte
+	length := lengthBuf[:0] // the first Content-Length, trimmed
+	lengths, encodings := 0, 0
+	differ, chunked := false, false
+	var encoding string // an unsupported Transfer-Encoding
+	connection, keepAlive := false, false
+	for {
+		name, value, ok, err := s.next()
+		if err != nil {
+			return err
+		}
+		if !ok {
+			break
+		}
 		switch {
 		case asciiEqualFold(name, "Content-Length"):
-			lengths = append(lengths, string(value))
+			v := bytes.Trim(value, " \t\r\n") // as textproto.TrimString
+			if lengths == 0 {
+				length = append(length, v...)
+			} else if !bytes.Equal(v, length) {
+				differ = true
+			}
+			lengths++
 		case asciiEqualFold(name, "Transfer-Encoding"):
-			encodings = append(encodings, string(value))
+			chunked = encodings == 0 && asciiEqualFold(value, "chunked")
+			if !chunked {
+				encoding = string(value)
+			}
+			encodings++
 		case asciiEqualFold(name, "Connection"):
 			connection = connection || hasToken(value, "close")
 			keepAlive = keepAlive || hasToken(value, "keep-alive")
 		case request && asciiEqualFold(name, "Expect") && asciiEqualFold(value, "100-continue") &&
 			(h.major > 1 || h.major == 1 && h.minor >= 1):
 			h.expectContinue = true
-			return false // answered by the relay, not sent up
+			s.drop() // answered by the relay, not sent up
 		case len(name) > len("Lambda-Runtime-") && asciiEqualFold(name[:len("Lambda-Runtime-")], "Lambda-Runtime-"):
 			if h.lambda == nil {
 				h.lambda = http.Header{}
 			}
 			h.lambda.Add(textproto.CanonicalMIMEHeaderKey(string(name)), string(value))
 		}
-		return true
-	})
-	h.raw = end
-	if err != nil {
-		return err
 	}
 	// As net/http's shouldClose and readTransfer.
 	h.close = h.major < 1 || connection || h.major == 1 && h.minor == 0 && !keepAlive
 	if h.major > 1 || h.major == 1 && h.minor >= 1 {
 		switch {
-		case len(encodings) > 1:
-			return fmt.Errorf("%w: %q", errUnsupportedTE, encodings)
-		case len(encodings) == 1 && !asciiEqualFold([]byte(encodings[0]), "chunked"):
-			return fmt.Errorf("%w: %q", errUnsupportedTE, encodings[0])
+		case encodings > 1:
+			return fmt.Errorf("%w: %d Transfer-Encoding fields", errUnsupportedTE, encodings)
+		case encodings == 1 && !chunked:
+			return fmt.Errorf("%w: %q", errUnsupportedTE, encoding)
 		}
-		h.chunked = len(encodings) == 1
+		h.chunked = chunked
 	}
-	for _, l := range lengths[min(1, len(lengths)):] {
-		if textproto.TrimString(l) != textproto.TrimString(lengths[0]) {
-			return fmt.Errorf("%w: Content-Length %q", errMalformed, lengths)
-		}
+	if differ {
+		return fmt.Errorf("%w: Content-Length fields differ", errMalformed)
 	}
-	if len(lengths) > 0 {
-		cl := textproto.TrimString(lengths[0])
-		n, err := strconv.ParseUint(cl, 10, 63)
+	if lengths > 0 {
+		n, err := strconv.ParseUint(string(length), 10, 63)
 		if err != nil {
-			return fmt.Errorf("%w: Content-Length %q", errMalformed, cl)
+			return fmt.Errorf("%w: Content-Length %q", errMalformed, string(length))
 		}
 		h.length = int64(n)
 	}
 	return nil
 }
 
-// readFields reads a header or trailer section onto raw, up to and with its
-// blank line, as net/textproto's ReadMIMEHeader does: a field may go on in
-// lines that start with a space or a tab, and its value is then the lines
-// trimmed and joined by single spaces. It calls field for each field once
-// complete, with where the field starts in raw; when field returns false,
-// the field's lines are left out of raw. It returns raw.
-func readFields(r *bufio.Reader, raw []byte, field func(start int, name, value []byte) bool) ([]byte, error) {
-	start := -1 // where the field being read starts in raw
-	var joined []byte
-	finish := func() {
-		if start < 0 {
-			return
-		}
-		kv := bytes.TrimRight(trimEOL(raw[start:]), " \t")
-		if bytes.Count(raw[start:], []byte("\n")) > 1 { // continued: fold the lines
-			joined = joined[:0]
-			for l := range bytes.Lines(raw[start:]) {
-				if len(joined) > 0 {
-					joined = append(joined, ' ')
-				}
-				joined = append(joined, bytes.Trim(trimEOL(l), " \t")...)
-			}
-			kv = joined
-		}
-		name, value, _ := bytes.Cut(kv, []byte(":"))
-		if !field(start, name, bytes.TrimLeft(value, " \t")) {
-			raw = raw[:start]
-		}
-	}
-	first := true
-	for {
-		line, err := readLine(r)
+// fieldScanner reads a header or trailer section onto raw, up to and with
+// its blank line, as net/textproto's ReadMIMEHeader does: a field may go on
+// in lines that start with a space or a tab, and its value is then the
+// lines trimmed and joined by single spaces.
+type fieldScanner struct {
+	r       *bufio.Reader
+	raw     []byte
+	pending int // where the line read ahead starts in raw; -1 before the first
+	last    int // where the field next returned starts
+	joined  []byte
+	ended   bool
+}
+
+// next returns the next field once complete, valid until the next call;
+// ok is false at the end of the section.
+func (s *fieldScanner) next() (name, value []byte, ok bool, err error) {
+	for !s.ended {
+		line, err := readLine(s.r)
 		if err != nil {
 			if errors.Is(err, io.EOF) {
 				err = io.ErrUnexpectedEOF
 			}
-			return raw, err
+			return nil, nil, false, err
 		}
-		if len(raw)+len(line) > maxHeadBytes {
-			return raw, errHeadTooLarge
+		if len(s.raw)+len(line) > maxHeadBytes {
+			return nil, nil, false, errHeadTooLarge
 		}
 		content := trimEOL(line)
 		if len(content) > 0 && (content[0] == ' ' || content[0] == '\t') {
-			if first {
-				return raw, fmt.Errorf("%w: header section starts with white space", errMalformed)
+			if s.pending < 0 {
+				return nil, nil, false, fmt.Errorf("%w: header section starts with white space", errMalformed)
 			}
-			raw = append(raw, line...)
+			s.raw = append(s.raw, line...)
 			continue
 		}
-		first = false
-		finish()
-		start = len(raw)
-		raw = append(raw, line...)
+		prev := s.pending
+		s.pending = len(s.raw)
+		s.raw = append(s.raw, line...)
 		if len(content) == 0 {
-			return raw, nil
+			s.ended = true
+		} else if name, _, ok := bytes.Cut(content, []byte(":")); !ok || !validFieldName(name) {
+			return nil, nil, false, fmt.Errorf("%w: field %q", errMalformed, content)
 		}
-		name, _, ok := bytes.Cut(content, []byte(":"))
-		if !ok || !validFieldName(name) {
-			return raw, fmt.Errorf("%w: field %q", errMalformed, content)
+		if prev >= 0 {
+			s.last = prev
+			name, value := s.field(s.raw[prev:s.pending])
+			return name, value, true, nil
 		}
 	}
+	return nil, nil, false, nil
+}
+
+// field splits a field's lines into its name and value.
+func (s *fieldScanner) field(lines []byte) (name, value []byte) {
+	kv := bytes.TrimRight(trimEOL(lines), " \t")
+	if bytes.Count(lines, []byte("\n")) > 1 { // continued: fold the lines
+		s.joined = s.joined[:0]
+		for l := range bytes.Lines(lines) {
+			if len(s.joined) > 0 {
+				s.joined = append(s.joined, ' ')
+			}
+			s.joined = append(s.joined, bytes.Trim(trimEOL(l), " \t")...)
+		}
+		kv = s.joined
+	}
+	name, value, _ = bytes.Cut(kv, []byte(":"))
+	return name, bytes.TrimLeft(value, " \t")
+}
+
+// drop leaves the field last returned out of raw.
+func (s *fieldScanner) drop() {
+	n := copy(s.raw[s.last:], s.raw[s.pending:])
+	s.raw = s.raw[:s.last+n]
+	s.pending = s.last
 }
 
 // validFieldName is net/textproto's test of a field name: token bytes, and
