@@ -61,34 +61,6 @@ type pair struct {
 	replayBuf []byte    // the head of the exchange that can be sent again
 }
 
-// exchange is one request and what its answer needs to know of it.
-type exchange struct {
-	call           Call
-	requestID      string
-	method, target string
-	close          bool        // the request asked to close the connection
-	lambda         http.Header // the request's Lambda-Runtime-* fields
-	framing        framing
-	body           *capture // what is kept of a result's body
-
-	// Set by the request side before bodyDone is closed.
-	trailer  http.Header // the request's Lambda-Runtime-* trailer fields
-	bodyErr  error
-	bodyDone chan struct{}
-
-	// replay, when set, is the head to send again on a new connection,
-	// should the reused one fail before any answer came; headDone is then
-	// closed once that is settled.
-	replay   []byte
-	headDone chan struct{}
-
-	// Exchanges the relay answers itself: status ends the pair with that
-	// status; interim writes a 100 Continue.
-	status  int
-	cause   error
-	interim bool
-}
-
 func newPair(p *Proxy, c net.Conn) *pair {
 	return &pair{
 		p:        p,
@@ -179,7 +151,7 @@ func (pc *pair) requestSide() (runtimeGone bool) {
 func (pc *pair) requests() (runtimeGone bool) {
 	var buf []byte
 	afterPost := false
-	var pending *exchange // sent again if its connection fails: nothing goes up after it until then
+	var pending *exchange // may be sent again: nothing goes up after it until that is settled
 	for {
 		// Waiting for the runtime's next request: whatever the answer side
 		// had to say has been flushed by it.
@@ -194,28 +166,15 @@ func (pc *pair) requests() (runtimeGone bool) {
 		}
 		afterPost = h.method == http.MethodPost
 		pc.carry()
-		ex := pc.newExchange(&h)
+		ex := pc.p.newExchange(&h)
 		if hook := pc.p.onExchange; hook != nil {
 			hook("request", ex.target)
 		}
-		if err := pc.connect(); err != nil {
-			pc.p.log.Error("runtime API call failed", "method", ex.method, "target", ex.target, "upstream", pc.p.upstream, "error", err)
-			pc.push(&exchange{status: http.StatusBadGateway, cause: err})
+		u, ok := pc.ready(ex, pending)
+		if !ok {
 			return false
 		}
-		if pending != nil {
-			select {
-			case <-pending.headDone:
-			case <-pc.answered:
-				return false
-			}
-			pending = nil
-		}
-		u := pc.upstream()
-		if u.carried > 0 && pc.inFlight.Load() == 0 && ex.replayable() {
-			pc.replayBuf = append(pc.replayBuf[:0], h.raw...)
-			ex.replay, ex.headDone, pending = pc.replayBuf, make(chan struct{}), ex
-		}
+		pending = pc.holdForReplay(u, ex, h.raw)
 		if h.expectContinue && ex.framing.kind != noBody && !pc.push(&exchange{interim: true}) {
 			return false
 		}
@@ -226,13 +185,7 @@ func (pc *pair) requests() (runtimeGone bool) {
 		if !pc.push(ex) {
 			return false
 		}
-		pc.sending = ex
-		err = pc.send(u, h.raw, ex)
-		ex.bodyErr = err
-		close(ex.bodyDone)
-		pc.sending = nil
-		u.carried++
-		if err != nil {
+		if err := pc.send(u, h.raw, ex); err != nil {
 			// The runtime's side failed mid-body: the Runtime API has part
 			// of a request, so the pair cannot go on.
 			if !isClosed(err) {
@@ -253,32 +206,35 @@ func (pc *pair) requests() (runtimeGone bool) {
 	}
 }
 
-// newExchange builds the exchange of a request head.
-func (pc *pair) newExchange(h *head) *exchange {
-	ex := &exchange{method: h.method, target: h.target, close: h.close, lambda: h.lambda,
-		framing: h.requestFraming(), bodyDone: make(chan struct{})}
-	ex.call, ex.requestID = classify(h.method, h.target)
-	if ex.call.postsResult() {
-		cl := h.length
-		if ex.framing.kind == chunked {
-			cl = -1
-		}
-		ex.body = newCapture(pc.p.keep[ex.call], cl)
-		ex.body.onLarge = pc.p.gc.collect
+// ready returns the Runtime API connection to send ex on, once the
+// exchange that may be sent again has been settled; false when the pair
+// must end.
+func (pc *pair) ready(ex *exchange, pending *exchange) (*upstream, bool) {
+	if err := pc.connect(); err != nil {
+		pc.p.log.Error("runtime API call failed", "method", ex.method, "target", ex.target, "upstream", pc.p.upstream, "error", err)
+		pc.push(&exchange{status: http.StatusBadGateway, cause: err})
+		return nil, false
 	}
-	return ex
+	if pending != nil {
+		select {
+		case <-pending.headDone:
+		case <-pc.answered:
+			return nil, false
+		}
+	}
+	return pc.upstream(), true
 }
 
-// replayable reports whether the request can be sent again whole: it has
-// no body, or one of known length that its capture keeps in full.
-func (ex *exchange) replayable() bool {
-	switch ex.framing.kind {
-	case noBody:
-		return true
-	case fixedLength:
-		return ex.body != nil && int64(ex.body.max) >= ex.framing.length
+// holdForReplay keeps what it takes to send ex again when ex goes on a
+// connection that has sat idle after carrying earlier requests, and
+// returns ex then; nil otherwise.
+func (pc *pair) holdForReplay(u *upstream, ex *exchange, head []byte) *exchange {
+	if u.carried == 0 || pc.inFlight.Load() != 0 || !ex.replayable() {
+		return nil
 	}
-	return false
+	pc.replayBuf = append(pc.replayBuf[:0], head...)
+	ex.replay, ex.headDone = pc.replayBuf, make(chan struct{})
+	return ex
 }
 
 // carry records that the pair carried a request.
@@ -318,15 +274,20 @@ func (pc *pair) push(ex *exchange) bool {
 	}
 }
 
-// send writes the request head and body up, teeing the body into ex.body.
-// Errors are the runtime's side: the Runtime API's side fails into u.out.
+// send writes the request head and body up, teeing the body into ex.body,
+// then tells the answer side the body is done. Errors are the runtime's
+// side: the Runtime API's side fails into u.out.
 func (pc *pair) send(u *upstream, head []byte, ex *exchange) error {
+	pc.sending = ex
 	_, _ = u.w.Write(head)
 	trailer, err := copyBody(u.w, pc.cr, ex.framing, ex.body.sink())
-	ex.trailer = trailer
 	if err == nil {
 		err = u.w.Flush()
 	}
+	ex.trailer, ex.bodyErr = trailer, err
+	close(ex.bodyDone)
+	pc.sending = nil
+	u.carried++
 	return err
 }
 
