@@ -51,7 +51,7 @@ func (pc *pair) answer(ex *exchange, buf []byte) (_ []byte, keep bool) {
 	u, h, err := pc.finalHead(ex, buf)
 	buf = h.raw
 	if err != nil {
-		pc.settled(ex)
+		pc.answerRead(ex)
 		// Unless the pair is being closed (the runtime went away, or
 		// Shutdown), the Runtime API failed the call.
 		if !stopping(err) {
@@ -80,7 +80,7 @@ func (pc *pair) answer(ex *exchange, buf []byte) (_ []byte, keep bool) {
 	if err == nil {
 		err = pc.cw.Flush()
 	}
-	pc.settled(ex)
+	pc.answerRead(ex)
 	if err != nil {
 		if !stopping(err) {
 			pc.p.log.Error("runtime API call failed", "method", ex.method, "target", ex.target, "upstream", pc.p.upstream, "error", err)
@@ -110,9 +110,8 @@ func (pc *pair) answer(ex *exchange, buf []byte) (_ []byte, keep bool) {
 	return buf, !(closes || ex.close)
 }
 
-// settled counts ex's answer as read off the connection.
-func (pc *pair) settled(ex *exchange) {
-	pc.inFlight.Add(-1)
+// answerRead counts ex's answer as read off the connection.
+func (pc *pair) answerRead(ex *exchange) {
 	if ex.call.waits() {
 		pc.polls.Add(-1)
 	}
@@ -131,7 +130,7 @@ func (pc *pair) finalHead(ex *exchange, buf []byte) (*upstream, head, error) {
 			if rerr != nil {
 				return u, head{raw: buf}, fmt.Errorf("%w; sending it again: %w", err, rerr)
 			}
-			pc.p.log.Info("runtime API connection failed on first use after being idle; re-dialled", "method", ex.method, "target", ex.target, "error", err)
+			pc.p.log.Info("runtime API connection failed before answering; re-dialled and sent the request again", "method", ex.method, "target", ex.target, "error", err)
 			u = nu
 		}
 	}

@@ -9,9 +9,11 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/lambda-destinations/lambda-destinations/internal/rie"
 	"github.com/lambda-destinations/lambda-destinations/internal/rie/riet"
@@ -121,9 +123,12 @@ func emulators(t *testing.T, flags []string, pyArgs string) (with, without *rie.
 		t.Fatal(err)
 	}
 	dir := filepath.Dir(script)
-	with = riet.StartT(t, rie.Options{TaskRoot: dir, Command: append(flags, os.Args[0]),
+	// A loaded machine may take seconds to start Python: the timeout must
+	// not decide the outcome.
+	const timeout = 30 * time.Second
+	with = riet.StartT(t, rie.Options{TaskRoot: dir, Command: slices.Concat(flags, []string{os.Args[0]}), Timeout: timeout,
 		Env: map[string]string{"PROXY_IN_FRONT": "python3 " + script, "RUNTIME_PY_ARGS": pyArgs}})
-	without = riet.StartT(t, rie.Options{TaskRoot: dir, Command: append(flags, "python3", script),
+	without = riet.StartT(t, rie.Options{TaskRoot: dir, Command: slices.Concat(flags, []string{"python3", script}), Timeout: timeout,
 		Env: map[string]string{"RUNTIME_PY_ARGS": pyArgs}})
 	return with, without
 }

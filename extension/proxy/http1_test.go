@@ -56,13 +56,9 @@ func netHTTPRequests(data []byte) ([]framed, error) {
 	var msgs []framed
 	afterPost := false
 	for len(msgs) < maxMessages {
-		if afterPost {
+		if afterPost { // as net/http's conn.readRequest
 			peek, _ := br.Peek(4)
-			n := 0
-			for n < len(peek) && (peek[n] == '\r' || peek[n] == '\n') {
-				n++
-			}
-			_, _ = br.Discard(n)
+			_, _ = br.Discard(len(peek) - len(bytes.TrimLeft(peek, "\r\n")))
 		}
 		req, err := http.ReadRequest(br)
 		if err != nil {

@@ -52,8 +52,7 @@ type pair struct {
 	byUpstream bool
 	done       chan struct{} // closed when the pair is closed
 
-	inFlight atomic.Int32 // requests sent up whose answer is not yet read
-	polls    atomic.Int32 // of which /next and /restore/next, waiting for an event
+	polls atomic.Int32 // /next and /restore/next sent up, waiting for an event
 
 	// Request side only.
 	carried   bool      // the pair carried a request
@@ -178,7 +177,6 @@ func (pc *pair) requests() (runtimeGone bool) {
 		if h.expectContinue && ex.framing.kind != noBody && !pc.push(&exchange{interim: true}) {
 			return false
 		}
-		pc.inFlight.Add(1)
 		if ex.call.waits() {
 			pc.polls.Add(1)
 		}
@@ -226,10 +224,10 @@ func (pc *pair) ready(ex *exchange, pending *exchange) (*upstream, bool) {
 }
 
 // holdForReplay keeps what it takes to send ex again when ex goes on a
-// connection that has sat idle after carrying earlier requests, and
-// returns ex then; nil otherwise.
+// connection that carried earlier requests, and returns ex then; nil
+// otherwise.
 func (pc *pair) holdForReplay(u *upstream, ex *exchange, head []byte) *exchange {
-	if u.carried == 0 || pc.inFlight.Load() != 0 || !ex.replayable() {
+	if u.carried == 0 || !ex.replayable() {
 		return nil
 	}
 	pc.replayBuf = append(pc.replayBuf[:0], head...)

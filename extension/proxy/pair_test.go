@@ -19,9 +19,11 @@ import (
 // rawUpstream is a Runtime API that speaks bytes: for each request it
 // reads, it records the request as received and writes the next scripted
 // answer as it is. Some answers are instructions instead: "" hangs up,
-// "hang" answers nothing until the connection closes, and an answer that
-// starts with thenClose or thenReset is written and the connection then
-// closed (or reset) with no word of it.
+// "hang" answers nothing until the connection closes, an answer that
+// starts with thenClose is written and the connection then closed with no
+// word of it, and one that starts with thenReset is written and the
+// connection reset when the next request comes, as a peer that no longer
+// knows the connection does.
 type rawUpstream struct {
 	t       *testing.T
 	ln      net.Listener
@@ -100,6 +102,7 @@ func (u *rawUpstream) conn(c net.Conn) {
 		}
 		if rest, ok := strings.CutPrefix(answer, thenReset); ok {
 			_, _ = io.WriteString(c, rest)
+			_, _ = br.Peek(1)
 			_ = c.(*net.TCPConn).SetLinger(0)
 			return
 		}
@@ -148,6 +151,19 @@ func dial(t *testing.T, addr string) (net.Conn, *bufio.Reader) {
 	t.Cleanup(func() { c.Close() })
 	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
 	return c, bufio.NewReader(c)
+}
+
+// untilClosed sends raw requests on a new connection and returns all that
+// comes back until the proxy closes it.
+func untilClosed(t *testing.T, addr, requests string) []byte {
+	t.Helper()
+	c, _ := dial(t, addr)
+	fmt.Fprint(c, requests)
+	all, err := io.ReadAll(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return all
 }
 
 func readResponse(t *testing.T, br *bufio.Reader, method string) (*http.Response, []byte) {
@@ -285,12 +301,7 @@ func TestHeadersByteForByte(t *testing.T) {
 func TestAnswerUntilClose(t *testing.T) {
 	u := newRawUpstream(t, "HTTP/1.1 200 OK\r\nLambda-Runtime-Aws-Request-Id: a\r\nConnection: close\r\n\r\n{\"until\":\"close\"}")
 	rec, addr := startProxy(t, u.addr(), 1<<20)
-	c, _ := dial(t, addr)
-	fmt.Fprint(c, "GET /2018-06-01/runtime/invocation/next HTTP/1.1\r\nHost: x\r\n\r\n")
-	all, err := io.ReadAll(c)
-	if err != nil {
-		t.Fatal(err)
-	}
+	all := untilClosed(t, addr, nextRequest)
 	if !bytes.HasSuffix(all, []byte("\r\n\r\n{\"until\":\"close\"}")) {
 		t.Errorf("got %q", all)
 	}
@@ -304,11 +315,7 @@ func TestUpstreamCloseIsNotRuntimeGone(t *testing.T) {
 	u := newRawUpstream(t, "HTTP/1.1 202 Accepted\r\nConnection: close\r\nContent-Length: 0\r\n\r\n")
 	rec := &recorder{}
 	p, addr := serveProxy(t, Options{Upstream: u.addr(), MaxPayloadBytes: 1 << 20, Observer: rec})
-	c, _ := dial(t, addr)
-	fmt.Fprint(c, "POST /2018-06-01/runtime/invocation/a/response HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n{}")
-	if _, err := io.ReadAll(c); err != nil {
-		t.Fatal(err)
-	}
+	untilClosed(t, addr, "POST /2018-06-01/runtime/invocation/a/response HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n{}")
 	rec.wait(t, 0, 1)
 	eventually(t, "the proxy to forget the connection", func() bool { return p.conns() == 0 })
 	if _, _, gone := rec.snapshot(); gone != 0 {
@@ -320,12 +327,7 @@ func TestUpstreamCloseIsNotRuntimeGone(t *testing.T) {
 func TestHTTP10(t *testing.T) {
 	u := newRawUpstream(t, "HTTP/1.1 418 I'm a teapot\r\nContent-Length: 3\r\n\r\ntea")
 	_, addr := startProxy(t, u.addr(), 1<<20)
-	c, _ := dial(t, addr)
-	fmt.Fprint(c, "GET /x HTTP/1.0\r\n\r\n")
-	all, err := io.ReadAll(c)
-	if err != nil {
-		t.Fatal(err)
-	}
+	all := untilClosed(t, addr, "GET /x HTTP/1.0\r\n\r\n")
 	if !bytes.HasPrefix(all, []byte("HTTP/1.1 418")) || !bytes.HasSuffix(all, []byte("tea")) {
 		t.Errorf("got %q", all)
 	}
