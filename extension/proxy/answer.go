@@ -71,7 +71,7 @@ func (pc *pair) answer(ex *exchange, buf []byte) (_ []byte, keep bool) {
 	switch {
 	case ex.call == CallNext && h.status == http.StatusOK:
 		c = newCapture(pc.p.keep[CallNext], h.length)
-		c.onLarge = pc.p.gc.collect
+		c.onLarge = pc.p.onLarge
 	case ex.call.postsResult() && h.status/100 != 2:
 		c = newCapture(maxAnswer, h.length)
 	}
@@ -124,7 +124,7 @@ func (pc *pair) answerRead(ex *exchange) {
 func (pc *pair) finalHead(ex *exchange, buf []byte) (*upstream, head, error) {
 	u := pc.upstream()
 	if ex.replay != nil {
-		defer close(ex.headDone)
+		defer func() { pc.replayed <- struct{}{} }()
 		if _, err := u.r.Peek(1); err != nil && lost(err) {
 			nu, rerr := pc.redial(ex, u)
 			if rerr != nil {

@@ -18,10 +18,9 @@ type exchange struct {
 	bodyDone chan struct{}
 
 	// replay, when set, is the head to send again on a new connection,
-	// should the reused one fail before any answer came; headDone is then
-	// closed once that is settled.
-	replay   []byte
-	headDone chan struct{}
+	// should the reused one fail before any answer came; the answer side
+	// says on pair.replayed when that is settled.
+	replay []byte
 
 	// Exchanges the relay answers itself: status ends the pair with that
 	// status; interim writes a 100 Continue.
@@ -41,7 +40,7 @@ func (p *Proxy) newExchange(h *head) *exchange {
 			cl = -1
 		}
 		ex.body = newCapture(p.keep[ex.call], cl)
-		ex.body.onLarge = p.gc.collect
+		ex.body.onLarge = p.onLarge
 	}
 	return ex
 }

@@ -45,6 +45,7 @@ type pair struct {
 	closing bool
 
 	queue    chan *exchange // exchanges in order, for the answer side
+	replayed chan struct{}  // the exchange that could be sent again is settled
 	answered chan struct{}  // closed when the answer side has stopped
 	// byUpstream is set by the answer side, before answered is closed,
 	// when the Runtime API ended the pair: the runtime did not go, it will
@@ -67,6 +68,7 @@ func newPair(p *Proxy, c net.Conn) *pair {
 		cr:       bufio.NewReaderSize(c, bufSize),
 		cw:       bufio.NewWriterSize(c, bufSize),
 		queue:    make(chan *exchange, pipelined),
+		replayed: make(chan struct{}, 1),
 		answered: make(chan struct{}),
 		done:     make(chan struct{}),
 	}
@@ -130,7 +132,10 @@ func (pc *pair) recoverPanic(side string) {
 	}
 	pc.p.log.Error("runtime API proxy: panic, closing the connection", "side", side, "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
 	pc.abort()
-	if ex := pc.sending; side == "request" && ex != nil {
+	if side != "request" {
+		return
+	}
+	if ex := pc.sending; ex != nil {
 		select {
 		case <-ex.bodyDone:
 		default:
@@ -215,7 +220,7 @@ func (pc *pair) ready(ex *exchange, pending *exchange) (*upstream, bool) {
 	}
 	if pending != nil {
 		select {
-		case <-pending.headDone:
+		case <-pc.replayed:
 		case <-pc.answered:
 			return nil, false
 		}
@@ -231,7 +236,7 @@ func (pc *pair) holdForReplay(u *upstream, ex *exchange, head []byte) *exchange 
 		return nil
 	}
 	pc.replayBuf = append(pc.replayBuf[:0], head...)
-	ex.replay, ex.headDone = pc.replayBuf, make(chan struct{})
+	ex.replay = pc.replayBuf
 	return ex
 }
 

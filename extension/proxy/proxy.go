@@ -47,6 +47,7 @@ type Proxy struct {
 	keep             [numCalls]int // bytes kept of each call's bodies
 	managedInstances bool
 	gc               collector // before large bodies are kept
+	onLarge          func()    // gc.collect, made once
 	obs              Observer
 	log              *slog.Logger
 	dialer           net.Dialer
@@ -70,6 +71,7 @@ func New(o Options) *Proxy {
 		pairs:     map[*pair]struct{}{},
 		stop:      make(chan struct{}),
 	}
+	p.onLarge = p.gc.collect
 	for c := range numCalls {
 		if o.Keep == nil || o.Keep(c) {
 			p.keep[c] = o.MaxPayloadBytes

@@ -37,10 +37,14 @@ func (s *sender) Write(p []byte) (int, error) {
 		return len(p), nil
 	}
 	if _, err := s.conn.Write(p); err != nil {
-		s.err.Store(&err)
-		s.drop.Store(true)
+		s.fail(err)
 	}
 	return len(p), nil
+}
+
+func (s *sender) fail(err error) {
+	s.err.Store(&err)
+	s.drop.Store(true)
 }
 
 // failed reports whether a write failed.
