@@ -143,8 +143,11 @@ func (pc *pair) finalHead(ex *exchange, buf []byte) (*upstream, head, error) {
 		case h.status == http.StatusSwitchingProtocols:
 			return u, h, fmt.Errorf("protocol upgrades are not proxied")
 		case h.status >= 100 && h.status < 200:
-			// An interim answer: the final one follows.
-			if _, err := pc.cw.Write(h.raw); err != nil {
+			// An interim answer, which the runtime may be waiting for (a
+			// 100 Continue it asked the Runtime API for): the final one
+			// follows.
+			_, _ = pc.cw.Write(h.raw)
+			if err := pc.cw.Flush(); err != nil {
 				return u, h, err
 			}
 		default:

@@ -221,3 +221,27 @@ func TestHalfClosedRuntimeGetsItsAnswer(t *testing.T) {
 		t.Errorf("result %+v", results[0])
 	}
 }
+
+// An interim answer of the Runtime API reaches the runtime at once: here
+// the 100 Continue of an expectation the relay leaves to the Runtime API,
+// which the runtime waits for before it sends its body.
+func TestInterimAnswerPassesAtOnce(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body) // net/http sends 100 Continue now
+		w.WriteHeader(http.StatusAccepted)
+	}))
+	t.Cleanup(srv.Close)
+	_, addr := startProxy(t, srv.Listener.Addr().String(), 1<<20)
+	c, br := dial(t, addr)
+	fmt.Fprint(c, "POST /2018-06-01/runtime/invocation/a/response HTTP/1.1\r\nHost: x\r\nExpect: 100-continue, x-more\r\nContent-Length: 2\r\n\r\n")
+	if line, err := br.ReadString('\n'); err != nil || line != "HTTP/1.1 100 Continue\r\n" {
+		t.Fatalf("got %q, %v before sending the body", line, err)
+	}
+	if blank, _ := br.ReadString('\n'); blank != "\r\n" {
+		t.Fatalf("got %q after 100 Continue", blank)
+	}
+	fmt.Fprint(c, "{}")
+	if resp, _ := readResponse(t, br, "POST"); resp.StatusCode != http.StatusAccepted {
+		t.Errorf("status %d", resp.StatusCode)
+	}
+}
