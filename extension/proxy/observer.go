@@ -142,13 +142,13 @@ func eventFromHeader(h http.Header) Event {
 // outcome sets what a result call's request says of the invocation:
 // whether it failed, its error type and the body the record holds.
 //
-// Error trailers on a response are read by Lambda only in some cases. A
+// Lambda reads the error trailers of a response only in some cases. A
 // response posted in streaming mode (Lambda-Runtime-Function-Response-Mode:
 // streaming) that fails midway says so in its trailers, and Lambda reports
-// the error. A buffered response (no streaming mode) keeps its trailers to
-// itself on classic Lambda: the caller gets the body with a success, as
-// the emulator shows. Lambda Managed Instances reads them whatever the
-// mode, and the caller gets the trailer's error instead.
+// the error. On classic Lambda the trailers of a buffered response (no
+// streaming mode) go nowhere: the caller gets the body and a success, as
+// in the emulator. Lambda Managed Instances reads them whatever the mode,
+// and the caller gets the trailer's error instead.
 func outcome(r *Result, request, trailer http.Header, managedInstances bool) {
 	if r.Call != CallResponse {
 		r.Failed = true
