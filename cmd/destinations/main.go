@@ -78,11 +78,19 @@ func run(ctx context.Context) error {
 	px := proxy.New(proxy.Options{
 		Upstream:        cfg.RuntimeAPI,
 		MaxPayloadBytes: cfg.MaxPayloadBytes,
-		DropEvents:      cfg.OmitRequest || !cfg.Records(),
-		DropResponses:   cfg.OmitResponse || len(cfg.Success)+len(cfg.Slow) == 0,
-		DropErrors:      len(cfg.Failure) == 0,
-		Observer:        tracker,
-		Logger:          log,
+		// Bodies no record will hold are not kept.
+		Keep: func(c proxy.Call) bool {
+			switch c {
+			case proxy.CallNext:
+				return !cfg.OmitRequest && cfg.Records()
+			case proxy.CallResponse:
+				return !cfg.OmitResponse && len(cfg.Success)+len(cfg.Slow) > 0
+			}
+			return len(cfg.Failure) > 0
+		},
+		ManagedInstances: mode == lifecycle.Managed,
+		Observer:         tracker,
+		Logger:           log,
 	})
 	ln, err := px.Listen(cfg.ProxyAddress())
 	if err != nil {

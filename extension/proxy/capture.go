@@ -11,7 +11,8 @@ import (
 )
 
 // capture keeps the first max bytes of a body that streams through it and
-// counts the rest, so a large body is passed on without being held.
+// counts the rest, so a large body is passed on without being held. It is
+// the relay's sink.
 type capture struct {
 	mu        sync.Mutex // written by one side of a pair, read by the other
 	buf       []byte     // used when the size is known: one allocation
@@ -24,12 +25,25 @@ type capture struct {
 	onLarge   func() // called once when the body turns out large; may be nil
 }
 
-const chunkSize = 64 << 10
+// A body of unknown size is kept in chunks that double from firstChunk
+// to chunkSize: a small body takes little, a large one few allocations.
+const (
+	firstChunk = 4 << 10
+	chunkSize  = 64 << 10
+)
 
 func newCapture(max int, contentLength int64) *capture {
 	c := &capture{max: max}
 	if contentLength > 0 {
 		c.buf = make([]byte, 0, min(contentLength, int64(max)))
+	}
+	return c
+}
+
+// sink is c as a sink: nil when there is no capture.
+func (c *capture) sink() sink {
+	if c == nil {
+		return nil
 	}
 	return c
 }
@@ -46,8 +60,12 @@ func (c *capture) Write(p []byte) (int, error) {
 		if c.buf != nil && len(c.buf)+n <= cap(c.buf) {
 			c.buf = append(c.buf, p[:n]...)
 		} else {
-			if len(c.chunks) == 0 || len(c.chunks[len(c.chunks)-1]) == chunkSize {
-				c.chunks = append(c.chunks, make([]byte, 0, min(chunkSize, c.max-c.kept)))
+			if len(c.chunks) == 0 || len(c.chunks[len(c.chunks)-1]) == cap(c.chunks[len(c.chunks)-1]) {
+				next := firstChunk
+				if len(c.chunks) > 0 {
+					next = min(chunkSize, 2*cap(c.chunks[len(c.chunks)-1]))
+				}
+				c.chunks = append(c.chunks, make([]byte, 0, min(next, c.max-c.kept)))
 			}
 			last := &c.chunks[len(c.chunks)-1]
 			n = min(n, cap(*last)-len(*last))
@@ -103,9 +121,9 @@ func (g *collector) collect() {
 // releaseEvery spaces the returns of free memory to the system.
 const releaseEvery = 10 * time.Second
 
-// reserve sizes a capture whose size was not announced once its first
+// expect sizes a capture whose size was not announced once its first
 // chunk says how large it is: a chunked body is often one large chunk.
-func (c *capture) reserve(n int64) {
+func (c *capture) expect(n int64) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.kept == 0 && len(c.chunks) == 0 && c.buf == nil && n > 0 {
@@ -113,10 +131,10 @@ func (c *capture) reserve(n int64) {
 	}
 }
 
-// spare returns free room in the buffer of a capture whose size was known,
+// room returns free room in the buffer of a capture whose size was known,
 // at most n bytes, for the caller to read into and then commit; nil when
 // there is none.
-func (c *capture) spare(n int64) []byte {
+func (c *capture) room(n int64) []byte {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.buf == nil || len(c.chunks) > 0 || c.kept >= c.max {
@@ -126,7 +144,7 @@ func (c *capture) spare(n int64) []byte {
 	return c.buf[len(c.buf) : len(c.buf)+int(room)]
 }
 
-// commit keeps the first n bytes of the last spare slice.
+// commit keeps the first n bytes of the last room slice.
 func (c *capture) commit(n int) {
 	c.mu.Lock()
 	c.buf = c.buf[:len(c.buf)+n]

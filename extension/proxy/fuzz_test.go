@@ -58,7 +58,7 @@ func FuzzForward(f *testing.F) {
 		if !validHeaderValue(value) {
 			return
 		}
-		p.maxPayload = max
+		p.keep[CallResponse] = max
 		_, before, _ := rec.snapshot()
 		req, _ := http.NewRequest(http.MethodPost, proxied.URL+"/2018-06-01/runtime/invocation/id/response", bytes.NewReader(body))
 		req.Header.Set("X-Value", value)

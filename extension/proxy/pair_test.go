@@ -18,7 +18,12 @@ import (
 
 // rawUpstream is a Runtime API that speaks bytes: for each request it
 // reads, it records the request as received and writes the next scripted
-// answer as it is.
+// answer as it is. Some answers are instructions instead: "" hangs up,
+// "hang" answers nothing until the connection closes, an answer that
+// starts with thenClose is written and the connection then closed with no
+// word of it, and one that starts with thenReset is written and the
+// connection reset when the next request comes, as a peer that no longer
+// knows the connection does.
 type rawUpstream struct {
 	t       *testing.T
 	ln      net.Listener
@@ -26,7 +31,13 @@ type rawUpstream struct {
 	got     [][]byte // requests, head and body, as received
 	answers []string
 	conns   int
+	closed  int // connections ended
 }
+
+const (
+	thenClose = "then close:"
+	thenReset = "then reset:"
+)
 
 func newRawUpstream(t *testing.T, answers ...string) *rawUpstream {
 	t.Helper()
@@ -56,7 +67,12 @@ func (u *rawUpstream) serve() {
 }
 
 func (u *rawUpstream) conn(c net.Conn) {
-	defer c.Close()
+	defer func() {
+		c.Close()
+		u.mu.Lock()
+		u.closed++
+		u.mu.Unlock()
+	}()
 	// net/http reads a trailer section only as large as its reader's
 	// buffer: 1 MiB, as the proxy allows.
 	br := bufio.NewReaderSize(c, maxHeadBytes)
@@ -81,7 +97,18 @@ func (u *rawUpstream) conn(c net.Conn) {
 			return // hang up
 		}
 		if answer == "hang" {
-			<-make(chan struct{})
+			_, _ = io.Copy(io.Discard, c)
+			return
+		}
+		if rest, ok := strings.CutPrefix(answer, thenReset); ok {
+			_, _ = io.WriteString(c, rest)
+			_, _ = br.Peek(1)
+			_ = c.(*net.TCPConn).SetLinger(0)
+			return
+		}
+		if rest, ok := strings.CutPrefix(answer, thenClose); ok {
+			_, _ = io.WriteString(c, rest)
+			return
 		}
 		if _, err := io.WriteString(c, answer); err != nil {
 			return
@@ -102,6 +129,12 @@ func headerLines(h http.Header) string {
 	return b.String()
 }
 
+func (u *rawUpstream) counts() (conns, closed int) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	return u.conns, u.closed
+}
+
 func (u *rawUpstream) requests() [][]byte {
 	u.mu.Lock()
 	defer u.mu.Unlock()
@@ -120,7 +153,20 @@ func dial(t *testing.T, addr string) (net.Conn, *bufio.Reader) {
 	return c, bufio.NewReader(c)
 }
 
-func readAnswer(t *testing.T, br *bufio.Reader, method string) (*http.Response, []byte) {
+// untilClosed sends raw requests on a new connection and returns all that
+// comes back until the proxy closes it.
+func untilClosed(t *testing.T, addr, requests string) []byte {
+	t.Helper()
+	c, _ := dial(t, addr)
+	fmt.Fprint(c, requests)
+	all, err := io.ReadAll(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return all
+}
+
+func readResponse(t *testing.T, br *bufio.Reader, method string) (*http.Response, []byte) {
 	t.Helper()
 	resp, err := http.ReadResponse(br, &http.Request{Method: method})
 	if err != nil {
@@ -146,12 +192,12 @@ func TestKeepAliveSequence(t *testing.T) {
 	c, br := dial(t, addr)
 	for _, id := range []string{"a", "b"} {
 		fmt.Fprint(c, "GET /2018-06-01/runtime/invocation/next HTTP/1.1\r\nHost: x\r\n\r\n")
-		resp, body := readAnswer(t, br, "GET")
+		resp, body := readResponse(t, br, "GET")
 		if resp.StatusCode != 200 || resp.Header.Get(HeaderRequestID) != id {
 			t.Fatalf("next: %d %v %s", resp.StatusCode, resp.Header, body)
 		}
 		fmt.Fprintf(c, "POST /2018-06-01/runtime/invocation/%s/response HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\n\"ok%s\"", id, id)
-		if resp, _ := readAnswer(t, br, "POST"); resp.StatusCode != 202 {
+		if resp, _ := readResponse(t, br, "POST"); resp.StatusCode != 202 {
 			t.Fatalf("response: %d", resp.StatusCode)
 		}
 	}
@@ -174,10 +220,10 @@ func TestPipelined(t *testing.T) {
 	c, br := dial(t, addr)
 	fmt.Fprint(c, "POST /2018-06-01/runtime/invocation/a/response HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n{}"+
 		"GET /other HTTP/1.1\r\nHost: x\r\n\r\n")
-	if resp, _ := readAnswer(t, br, "POST"); resp.StatusCode != 202 {
+	if resp, _ := readResponse(t, br, "POST"); resp.StatusCode != 202 {
 		t.Errorf("first: %d", resp.StatusCode)
 	}
-	if resp, body := readAnswer(t, br, "GET"); resp.StatusCode != 418 || string(body) != "tea" {
+	if resp, body := readResponse(t, br, "GET"); resp.StatusCode != 418 || string(body) != "tea" {
 		t.Errorf("second: %d %q", resp.StatusCode, body)
 	}
 }
@@ -197,7 +243,7 @@ func TestExpectContinue(t *testing.T) {
 		t.Fatalf("got %q after 100 Continue", blank)
 	}
 	fmt.Fprint(c, "true")
-	if resp, _ := readAnswer(t, br, "POST"); resp.StatusCode != 202 {
+	if resp, _ := readResponse(t, br, "POST"); resp.StatusCode != 202 {
 		t.Fatalf("status %d", resp.StatusCode)
 	}
 	got := u.requests()
@@ -255,12 +301,7 @@ func TestHeadersByteForByte(t *testing.T) {
 func TestAnswerUntilClose(t *testing.T) {
 	u := newRawUpstream(t, "HTTP/1.1 200 OK\r\nLambda-Runtime-Aws-Request-Id: a\r\nConnection: close\r\n\r\n{\"until\":\"close\"}")
 	rec, addr := startProxy(t, u.addr(), 1<<20)
-	c, _ := dial(t, addr)
-	fmt.Fprint(c, "GET /2018-06-01/runtime/invocation/next HTTP/1.1\r\nHost: x\r\n\r\n")
-	all, err := io.ReadAll(c)
-	if err != nil {
-		t.Fatal(err)
-	}
+	all := untilClosed(t, addr, nextRequest)
 	if !bytes.HasSuffix(all, []byte("\r\n\r\n{\"until\":\"close\"}")) {
 		t.Errorf("got %q", all)
 	}
@@ -272,14 +313,11 @@ func TestAnswerUntilClose(t *testing.T) {
 // A connection the Runtime API closed is not the runtime going away.
 func TestUpstreamCloseIsNotRuntimeGone(t *testing.T) {
 	u := newRawUpstream(t, "HTTP/1.1 202 Accepted\r\nConnection: close\r\nContent-Length: 0\r\n\r\n")
-	rec, addr := startProxy(t, u.addr(), 1<<20)
-	c, _ := dial(t, addr)
-	fmt.Fprint(c, "POST /2018-06-01/runtime/invocation/a/response HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n{}")
-	if _, err := io.ReadAll(c); err != nil {
-		t.Fatal(err)
-	}
+	rec := &recorder{}
+	p, addr := serveProxy(t, Options{Upstream: u.addr(), MaxPayloadBytes: 1 << 20, Observer: rec})
+	untilClosed(t, addr, "POST /2018-06-01/runtime/invocation/a/response HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n{}")
 	rec.wait(t, 0, 1)
-	time.Sleep(20 * time.Millisecond)
+	eventually(t, "the proxy to forget the connection", func() bool { return p.conns() == 0 })
 	if _, _, gone := rec.snapshot(); gone != 0 {
 		t.Error("RuntimeGone told when the Runtime API closed the connection")
 	}
@@ -289,12 +327,7 @@ func TestUpstreamCloseIsNotRuntimeGone(t *testing.T) {
 func TestHTTP10(t *testing.T) {
 	u := newRawUpstream(t, "HTTP/1.1 418 I'm a teapot\r\nContent-Length: 3\r\n\r\ntea")
 	_, addr := startProxy(t, u.addr(), 1<<20)
-	c, _ := dial(t, addr)
-	fmt.Fprint(c, "GET /x HTTP/1.0\r\n\r\n")
-	all, err := io.ReadAll(c)
-	if err != nil {
-		t.Fatal(err)
-	}
+	all := untilClosed(t, addr, "GET /x HTTP/1.0\r\n\r\n")
 	if !bytes.HasPrefix(all, []byte("HTTP/1.1 418")) || !bytes.HasSuffix(all, []byte("tea")) {
 		t.Errorf("got %q", all)
 	}
@@ -305,9 +338,9 @@ func TestChunkedFramingKept(t *testing.T) {
 	u := newRawUpstream(t, accepted)
 	rec, addr := startProxy(t, u.addr(), 1<<20)
 	c, br := dial(t, addr)
-	fmt.Fprint(c, "POST /2018-06-01/runtime/invocation/a/response HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nTrailer: Lambda-Runtime-Function-Error-Type\r\n\r\n"+
+	fmt.Fprint(c, "POST /2018-06-01/runtime/invocation/a/response HTTP/1.1\r\nHost: x\r\nLambda-Runtime-Function-Response-Mode: streaming\r\nTransfer-Encoding: chunked\r\nTrailer: Lambda-Runtime-Function-Error-Type\r\n\r\n"+
 		"3;ext=1\r\nabc\r\n2\r\nde\r\n0\r\nLambda-Runtime-Function-Error-Type: Oops\r\n\r\n")
-	if resp, _ := readAnswer(t, br, "POST"); resp.StatusCode != 202 {
+	if resp, _ := readResponse(t, br, "POST"); resp.StatusCode != 202 {
 		t.Fatalf("status %d", resp.StatusCode)
 	}
 	got := u.requests()
@@ -328,9 +361,9 @@ func TestLongFields(t *testing.T) {
 	c, br := dial(t, addr)
 	long := strings.Repeat("x", 100<<10)
 	errBody := base64.StdEncoding.EncodeToString([]byte(`{"errorMessage":"` + long + `"}`))
-	fmt.Fprintf(c, "POST /2018-06-01/runtime/invocation/a/response HTTP/1.1\r\nHost: x\r\nX-Long: %s\r\nTransfer-Encoding: chunked\r\n\r\n"+
+	fmt.Fprintf(c, "POST /2018-06-01/runtime/invocation/a/response HTTP/1.1\r\nHost: x\r\nX-Long: %s\r\nLambda-Runtime-Function-Response-Mode: streaming\r\nTransfer-Encoding: chunked\r\n\r\n"+
 		"2\r\n{}\r\n0\r\nLambda-Runtime-Function-Error-Type: Big\r\nLambda-Runtime-Function-Error-Body: %s\r\n\r\n", long, errBody)
-	if resp, _ := readAnswer(t, br, "POST"); resp.StatusCode != 202 {
+	if resp, _ := readResponse(t, br, "POST"); resp.StatusCode != 202 {
 		t.Fatalf("status %d", resp.StatusCode)
 	}
 	if got := u.requests(); len(got) != 1 || !bytes.Contains(got[0], []byte("X-Long: "+long+"\n")) {
@@ -356,7 +389,7 @@ func TestLargeChunkedEvent(t *testing.T) {
 	rec, addr := startProxy(t, u.addr(), 6<<20)
 	c, br := dial(t, addr)
 	fmt.Fprint(c, "GET /2018-06-01/runtime/invocation/next HTTP/1.1\r\nHost: x\r\n\r\n")
-	if _, body := readAnswer(t, br, "GET"); !bytes.Equal(body, big) {
+	if _, body := readResponse(t, br, "GET"); !bytes.Equal(body, big) {
 		t.Fatalf("runtime got %d bytes", len(body))
 	}
 	events, _ := rec.wait(t, 1, 0)
@@ -376,7 +409,7 @@ func TestUpstreamDown(t *testing.T) {
 	_, addr := startProxy(t, addrDown, 1<<20)
 	c, br := dial(t, addr)
 	fmt.Fprint(c, "GET /2018-06-01/runtime/invocation/next HTTP/1.1\r\nHost: x\r\n\r\n")
-	if resp, _ := readAnswer(t, br, "GET"); resp.StatusCode != http.StatusBadGateway {
+	if resp, _ := readResponse(t, br, "GET"); resp.StatusCode != http.StatusBadGateway {
 		t.Errorf("status %d", resp.StatusCode)
 	}
 }
@@ -387,7 +420,7 @@ func TestUpstreamHangsUp(t *testing.T) {
 	_, addr := startProxy(t, u.addr(), 1<<20)
 	c, br := dial(t, addr)
 	fmt.Fprint(c, "POST /2018-06-01/runtime/invocation/a/response HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n{}")
-	if resp, _ := readAnswer(t, br, "POST"); resp.StatusCode != http.StatusBadGateway {
+	if resp, _ := readResponse(t, br, "POST"); resp.StatusCode != http.StatusBadGateway {
 		t.Errorf("status %d", resp.StatusCode)
 	}
 }
@@ -452,7 +485,7 @@ func TestShutdown(t *testing.T) {
 	go func() { served <- p.Serve(ln) }()
 	c, _ := dial(t, ln.Addr().String())
 	fmt.Fprint(c, "GET /2018-06-01/runtime/invocation/next HTTP/1.1\r\nHost: x\r\n\r\n")
-	time.Sleep(50 * time.Millisecond)
+	eventually(t, "the long poll to reach the Runtime API", func() bool { return len(u.requests()) == 1 })
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	if err := p.Shutdown(ctx); err != nil {
