@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/lambda-destinations/lambda-destinations/agent/record"
 	"github.com/lambda-destinations/lambda-destinations/internal/rie/riet"
@@ -51,7 +52,10 @@ func TestInitFailure(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
 			taskRoot, command := c.function(t)
-			p := startPair(t, pairOptions{taskRoot: taskRoot, command: command, timeout: outcomeTimeout})
+			// Nothing here waits for a deadline, but the emulator counts the
+			// runtime's start within an invocation against it, and Node.js
+			// can take seconds to start on a busy machine.
+			p := startPair(t, pairOptions{taskRoot: taskRoot, command: command, timeout: 30 * time.Second})
 			const n = 3
 			ids := make([]string, n)
 			var initError []byte // what the caller gets without the layer, the same each time

@@ -1,10 +1,7 @@
 package e2e
 
 import (
-	"encoding/json"
-	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -23,11 +20,9 @@ const runtimesDir = "testdata/runtimes"
 type customRuntime struct {
 	name string
 	dir  string // its folder under runtimesDir, the task root
-	// command is the runtime's command line: a word naming a file of dir
-	// becomes that file's path, and a first word that does not is a program
-	// on PATH. The emulator passes the last word as _HANDLER.
-	command []string
-	needs   []string // further programs it runs
+	// command returns the runtime's command line, given dir's absolute
+	// path; the emulator passes its last word as _HANDLER.
+	command func(t *testing.T, dir string) []string
 	// timeout is the function's. After a timeout or a crash the emulator
 	// starts the runtime again within the next invocation's time, which a
 	// busy machine must not make run out.
@@ -36,64 +31,76 @@ type customRuntime struct {
 
 var (
 	// The bootstrap of the AWS tutorial: a curl, and a connection, per call.
-	bashRuntime = customRuntime{name: "bash+curl", dir: "bash", command: []string{"bootstrap", "function.handler"},
-		needs: []string{"bash", "curl"}, timeout: 3 * time.Second}
+	bashRuntime = customRuntime{name: "bash+curl", dir: "bash", timeout: 5 * time.Second,
+		command: func(t *testing.T, dir string) []string {
+			lookPath(t, "bash")
+			lookPath(t, "curl")
+			return []string{filepath.Join(dir, "bootstrap"), "function.handler"}
+		}}
 	// A new connection per call too (urllib sends Connection: close).
-	urllibRuntime = customRuntime{name: "python urllib", dir: "python", command: []string{"python3", "urllib_runtime.py"},
-		timeout: 3 * time.Second}
+	urllibRuntime = customRuntime{name: "python urllib", dir: "python", timeout: 5 * time.Second,
+		command: func(t *testing.T, dir string) []string {
+			return []string{python(t), filepath.Join(dir, "urllib_runtime.py")}
+		}}
 	// One connection kept for every call.
-	httpClientRuntime = customRuntime{name: "python http.client", dir: "python", command: []string{"python3", "httpclient_runtime.py"},
-		timeout: 3 * time.Second}
+	httpClientRuntime = customRuntime{name: "python http.client", dir: "python", timeout: 5 * time.Second,
+		command: func(t *testing.T, dir string) []string {
+			return []string{python(t), filepath.Join(dir, "httpclient_runtime.py")}
+		}}
 	// A pool of kept connections, with the JDK's HttpClient on its defaults:
 	// it asks for HTTP/2 by an h2c upgrade, which the Runtime API ignores.
-	// The JVM starts with the options Lambda's Java runtimes give it (C1
-	// only, serial GC); compiling the source at every start still takes
-	// seconds on a busy machine.
-	javaRuntime = customRuntime{name: "java HttpClient", dir: "java",
-		command: []string{"java", "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", "HttpClientRuntime.java"}, timeout: 10 * time.Second}
+	// Compiled once rather than launched from source, which compiles it at
+	// every start, and run with the options Lambda's Java runtimes start
+	// the JVM with (C1 only, serial GC): a busy machine makes the JVM's
+	// start take seconds even so.
+	javaRuntime = customRuntime{name: "java HttpClient", dir: "java", timeout: 10 * time.Second,
+		command: func(t *testing.T, dir string) []string {
+			classes := t.TempDir()
+			javac := exec.Command(lookPath(t, "javac"), "-d", classes, filepath.Join(dir, "HttpClientRuntime.java"))
+			if out, err := javac.CombinedOutput(); err != nil {
+				t.Fatalf("compiling the Java runtime: %v: %s", err, out)
+			}
+			return []string{lookPath(t, "java"), "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", "-cp", classes, "HttpClientRuntime"}
+		}}
 
 	customRuntimes = []customRuntime{bashRuntime, urllibRuntime, httpClientRuntime, javaRuntime}
 )
 
-// resolve returns the runtime's task root and command. Without one of the
-// programs it needs the test is skipped, or fails when CI is set.
+// resolve returns the runtime's task root and command.
 func (rt customRuntime) resolve(t *testing.T) (taskRoot string, command []string) {
 	t.Helper()
 	dir, err := filepath.Abs(filepath.Join(runtimesDir, rt.dir))
 	if err != nil {
 		t.Fatal(err)
 	}
-	for i, word := range rt.command {
-		path := filepath.Join(dir, word)
-		_, err := os.Stat(path)
-		switch {
-		case err == nil:
-			command = append(command, path)
-		case !errors.Is(err, fs.ErrNotExist):
-			t.Fatal(err)
-		case i == 0:
-			command = append(command, lookPath(t, rt.name, word))
-		default:
-			command = append(command, word)
-		}
-	}
-	for _, program := range rt.needs {
-		lookPath(t, rt.name, program)
-	}
-	return dir, command
+	return dir, rt.command(t, dir)
 }
 
-func lookPath(t *testing.T, runtime, program string) string {
+// lookPath finds program on PATH. Without it the test is skipped, or fails
+// when CI is set.
+func lookPath(t *testing.T, program string) string {
 	t.Helper()
 	path, err := exec.LookPath(program)
 	if err != nil {
-		msg := fmt.Sprintf("the %s runtime needs %s: %v", runtime, program, err)
+		msg := fmt.Sprintf("this runtime needs %s: %v", program, err)
 		if os.Getenv("CI") != "" {
 			t.Fatal(msg + " (CI is set: this test must run there)")
 		}
 		t.Skip(msg)
 	}
 	return path
+}
+
+// python returns the path of the Python interpreter itself: a version
+// manager's shim on PATH (pyenv's is a shell script) would add its own
+// start to every start of the runtime.
+func python(t *testing.T) string {
+	t.Helper()
+	out, err := exec.Command(lookPath(t, "python3"), "-c", "import sys; print(sys.executable)").Output()
+	if err != nil {
+		t.Fatalf("finding the Python interpreter: %v", err)
+	}
+	return strings.TrimSpace(string(out))
 }
 
 // TestCustomRuntimes runs each custom runtime through the layer's exec
@@ -133,64 +140,5 @@ func TestCustomRuntimes(t *testing.T) {
 				})
 			})
 		}
-	}
-}
-
-// timedOut checks the error Lambda reports for a timeout.
-func timedOut(timeout time.Duration) responseCheck {
-	return func(t *testing.T, id string, _ []byte, payload []byte) {
-		t.Helper()
-		checkError(t, id, payload, "Sandbox.Timedout",
-			fmt.Sprintf("RequestId: %s Error: Task timed out after %.2f seconds", id, timeout.Seconds()), exactly)
-	}
-}
-
-// exited checks the error Lambda reports for a runtime that exited. How
-// it exited (a status, a signal) is the emulator's to tell, not the
-// extension's, which is not the runtime's parent.
-func exited() responseCheck {
-	return func(t *testing.T, id string, _ []byte, payload []byte) {
-		t.Helper()
-		checkError(t, id, payload, "Runtime.ExitError", "RequestId: "+id+" Error: Runtime exited", startingWith)
-	}
-}
-
-// match is how checkError compares an error's message.
-type match int
-
-const (
-	exactly match = iota
-	startingWith
-	containing
-)
-
-func (m match) String() string {
-	return [...]string{"", "starting with ", "containing "}[m]
-}
-
-func (m match) matches(message, want string) bool {
-	switch m {
-	case startingWith:
-		return strings.HasPrefix(message, want)
-	case containing:
-		return strings.Contains(message, want)
-	}
-	return message == want
-}
-
-// checkError checks that payload is an error of errorType whose message
-// matches message as m says.
-func checkError(t *testing.T, what string, payload []byte, errorType, message string, m match) {
-	t.Helper()
-	var e struct {
-		ErrorType    string `json:"errorType"`
-		ErrorMessage string `json:"errorMessage"`
-	}
-	if err := json.Unmarshal(payload, &e); err != nil {
-		t.Errorf("%s: responsePayload %.300s is not an error: %v", what, payload, err)
-		return
-	}
-	if e.ErrorType != errorType || !m.matches(e.ErrorMessage, message) {
-		t.Errorf("%s: responsePayload %.300s, want errorType %s and an errorMessage %s%q", what, payload, errorType, m, message)
 	}
 }
