@@ -68,7 +68,7 @@ func TestInitFailure(t *testing.T) {
 				initError = without.resp.Body
 			}
 			seen := map[string]bool{}
-			for id, reqs := range p.records(t, n) {
+			for id, reqs := range p.records(t, n, n) {
 				for _, req := range reqs {
 					what := fmt.Sprintf("record for request id %q", id)
 					r, ok := checkWebhookRecord(t, what, req, "Failure")

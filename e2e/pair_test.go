@@ -145,65 +145,85 @@ func (p *pair) invokeBoth(t *testing.T, what, id string, body []byte) (with, wit
 
 // run invokes both emulators with each case and checks that the webhook
 // got exactly one record per case, right in every field, and with
-// DESTINATIONS_FLUSH=end before the caller had its answer. It returns what
+// DESTINATIONS_FLUSH=end before the caller had its answer; a case the
+// machine was too busy for is not judged (see tooBusy). It returns what
 // the callers got, in the order of cases.
 func (p *pair) run(t *testing.T, cases []outcomeCase) (with, without []answer) {
 	t.Helper()
 	ids := make([]string, len(cases))
+	judged := 0
 	for i, c := range cases {
 		ids[i] = fmt.Sprintf("req-%d-%s", i, strings.ReplaceAll(c.name, " ", "-"))
 		a, b := p.invokeBoth(t, c.name, ids[i], c.event)
 		with, without = append(with, a), append(without, b)
-	}
-	byID := p.records(t, len(cases))
-	for i, c := range cases {
-		id := ids[i]
-		if timedOutAnswer(without[i]) {
-			// The emulator starts a runtime again within the invocation
-			// after a timeout or a crash, and counts that start against
-			// its time, which a busy machine can use up. Lambda then says
-			// the invocation timed out, and so must the record.
-			c.condition, c.response = "Failure", timedOut(p.timeout)
+		if !tooBusy(c, b) {
+			judged++
 		}
+	}
+	byID := p.records(t, judged, len(cases))
+	for i, c := range cases {
+		id, what := ids[i], ids[i]+" ("+c.name+")"
 		reqs := byID[id]
-		if len(reqs) != 1 {
-			t.Errorf("%s (%s): %d webhook records, want 1", id, c.name, len(reqs))
+		if tooBusy(c, without[i]) {
+			t.Logf("%s: timed out without the layer too, as the machine was too busy to start the runtime again in time: not judged", what)
+			if len(reqs) > 1 {
+				t.Errorf("%s: %d webhook records, want at most 1", what, len(reqs))
+			}
+			for _, req := range reqs {
+				if r, ok := checkWebhookRecord(t, what, req, "Failure"); ok {
+					timedOut(p.timeout)(t, id, nil, r.ResponsePayload)
+				}
+			}
 			continue
 		}
-		r, ok := checkWebhookRecord(t, id+" ("+c.name+")", reqs[0], c.condition)
+		if len(reqs) != 1 {
+			t.Errorf("%s: %d webhook records, want 1", what, len(reqs))
+			continue
+		}
+		r, ok := checkWebhookRecord(t, what, reqs[0], c.condition)
 		if !ok {
 			continue
 		}
-		checkRecord(t, id+" ("+c.name+")", r, c.condition, compactJSON(t, string(c.event)), string(r.ResponsePayload))
+		checkRecord(t, what, r, c.condition, compactJSON(t, string(c.event)), string(r.ResponsePayload))
 		c.response(t, id, without[i].resp.Body, r.ResponsePayload)
 		if p.flush == "end" && !reqs[0].Time.Before(with[i].at) {
-			t.Errorf("%s (%s): the record reached the webhook %s after the caller had its answer; with DESTINATIONS_FLUSH=end it must come before",
-				id, c.name, reqs[0].Time.Sub(with[i].at).Round(time.Millisecond))
+			t.Errorf("%s: the record reached the webhook %s after the caller had its answer; with DESTINATIONS_FLUSH=end it must come before",
+				what, reqs[0].Time.Sub(with[i].at).Round(time.Millisecond))
 		}
 	}
 	return with, without
 }
 
-// timedOutAnswer reports whether the emulator told the caller that the
-// invocation timed out.
-func timedOutAnswer(a answer) bool {
-	return a.resp.Status == http.StatusOK && bytes.HasPrefix(a.resp.Body, []byte("Task timed out after "))
+// tooBusy reports whether a case meant to succeed timed out without the
+// layer. The emulator starts a runtime again within the invocation after
+// a timeout or a crash, and counts that start against its time, which a
+// busy machine can use up. Such an invocation tells nothing of the layer:
+// it may have timed out before the runtime asked for it, and so before
+// the extension heard of it.
+func tooBusy(c outcomeCase, baseline answer) bool {
+	return c.condition == "Success" && baseline.resp.Status == http.StatusOK &&
+		bytes.HasPrefix(baseline.resp.Body, []byte("Task timed out after "))
 }
 
-// records waits for n records at the webhook, and a moment more for a
-// duplicate, and returns them by request id.
-func (p *pair) records(t *testing.T, n int) map[string][]receiver.Request {
+// records waits for at least least records at the webhook, and a moment
+// more for a duplicate, checks that there are no more than most, and
+// returns them by request id.
+func (p *pair) records(t *testing.T, least, most int) map[string][]receiver.Request {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
 	defer cancel()
-	if _, err := p.hook.Wait(ctx, n); err != nil {
+	if _, err := p.hook.Wait(ctx, least); err != nil {
 		t.Error(err) // the checks that follow tell which are missing
 	} else {
 		time.Sleep(200 * time.Millisecond) // a duplicate would come now
 	}
 	got := p.hook.Received()
-	if len(got) != n {
-		t.Errorf("webhook got %d records, want %d", len(got), n)
+	if len(got) < least || len(got) > most {
+		want := fmt.Sprint(least)
+		if most > least {
+			want = fmt.Sprintf("%d to %d", least, most)
+		}
+		t.Errorf("webhook got %d records, want %s", len(got), want)
 	}
 	byID := map[string][]receiver.Request{}
 	for _, r := range got {
