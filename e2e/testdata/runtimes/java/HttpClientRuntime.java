@@ -1,11 +1,11 @@
-// A custom runtime on java.net.http.HttpClient, run as a single source file
-// (java HttpClientRuntime.java), which keeps its connections to the Runtime
-// API in a pool. The client is on its defaults but for the proxy, as a
-// user writes it: its requests ask for HTTP/2 by an h2c upgrade (Upgrade:
-// h2c, HTTP2-Settings), which the Runtime API ignores. Its behaviour is
-// chosen by the event, as the Go sample function's is: {"Success": false}
-// fails, {"Timeout": true} sleeps past the deadline, {"Crash": true} exits,
-// anything else succeeds.
+// A custom runtime on java.net.http.HttpClient, one source file with no
+// dependencies (the tests compile it with javac; java HttpClientRuntime.java
+// runs it too), which keeps its connections to the Runtime API in a pool.
+// The client is on its defaults but for the proxy, as a user writes it: its
+// requests ask for HTTP/2 by an h2c upgrade (Upgrade: h2c, HTTP2-Settings),
+// which the Runtime API ignores. Its behaviour is chosen by the event, as
+// the Go sample function's is: {"Success": false} fails, {"Timeout": true}
+// sleeps past the deadline, {"Crash": true} exits, anything else succeeds.
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
