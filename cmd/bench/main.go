@@ -19,6 +19,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -39,6 +40,9 @@ func main() {
 	flag.IntVar(&o.Backlog, "backlog", d.Backlog, "invocations of the backlog setup, faster than its webhook")
 	flag.IntVar(&o.BacklogBytes, "backlog-bytes", d.BacklogBytes, "size of the responses of the backlog setup")
 	flag.DurationVar(&o.BacklogDelay, "backlog-delay", d.BacklogDelay, "the backlog webhook's time per record")
+	flag.IntVar(&o.ManagedCalls, "managed-calls", d.ManagedCalls, "calls per round and setup under Lambda Managed Instances")
+	flag.IntVar(&o.ManagedRounds, "managed-rounds", d.ManagedRounds, "rounds per setup under Lambda Managed Instances")
+	managedWorkers := flag.String("managed-workers", joinInts(d.ManagedWorkers), "comma-separated numbers of workers under Lambda Managed Instances; empty: skip that part")
 	flag.StringVar(&o.BaselineDir, "baseline", "", "another build of the layer (a directory as make layer writes, e.g. from another commit) measured beside it")
 	layer := flag.String("layer", "", "layer directory to measure (default: build/layer-ARCH for this machine, built by make layer, else built now)")
 	zips := flag.String("zips", "build/layer-x86_64.zip,build/layer-arm64.zip", "comma-separated layer zips whose sizes are checked")
@@ -47,6 +51,11 @@ func main() {
 	check := flag.Bool("check", true, "exit with status 1 when a budget is not kept")
 	flag.Parse()
 	o.Progress = os.Stderr
+	var err error
+	if o.ManagedWorkers, err = parseInts(*managedWorkers); err != nil {
+		fmt.Fprintln(os.Stderr, "bench: -managed-workers:", err)
+		os.Exit(2)
+	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -170,4 +179,28 @@ func save(path string, r *bench.Report) error {
 		return errors.Join(fmt.Errorf("writing %s", path), err)
 	}
 	return nil
+}
+
+// parseInts reads a comma-separated list of whole numbers above 0.
+func parseInts(s string) ([]int, error) {
+	var out []int
+	for _, f := range strings.Split(s, ",") {
+		if f = strings.TrimSpace(f); f == "" {
+			continue
+		}
+		n, err := strconv.Atoi(f)
+		if err != nil || n < 1 {
+			return nil, fmt.Errorf("%q is not a number of workers", f)
+		}
+		out = append(out, n)
+	}
+	return out, nil
+}
+
+func joinInts(ns []int) string {
+	parts := make([]string, len(ns))
+	for i, n := range ns {
+		parts[i] = strconv.Itoa(n)
+	}
+	return strings.Join(parts, ",")
 }

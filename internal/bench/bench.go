@@ -46,6 +46,12 @@ type Options struct {
 	Backlog      int
 	BacklogBytes int
 	BacklogDelay time.Duration
+	// Under Managed Instances: for each of ManagedWorkers workers,
+	// ManagedRounds rounds of ManagedCalls calls per setup, from as many
+	// callers as workers. No workers: no such part.
+	ManagedWorkers []int
+	ManagedCalls   int
+	ManagedRounds  int
 
 	Budgets  Budgets
 	Progress io.Writer // progress lines; nil: none
@@ -64,6 +70,10 @@ var Defaults = Options{
 	Backlog:      2000,
 	BacklogBytes: 200 << 10,
 	BacklogDelay: 100 * time.Millisecond,
+
+	ManagedWorkers: []int{8, 32},
+	ManagedCalls:   2000,
+	ManagedRounds:  5,
 
 	Budgets: DefaultBudgets,
 }
@@ -84,6 +94,8 @@ func (o *Options) defaults() {
 	set(&o.LargeBytes, d.LargeBytes)
 	set(&o.Backlog, d.Backlog)
 	set(&o.BacklogBytes, d.BacklogBytes)
+	set(&o.ManagedCalls, d.ManagedCalls)
+	set(&o.ManagedRounds, d.ManagedRounds)
 	if o.BacklogDelay <= 0 {
 		o.BacklogDelay = d.BacklogDelay
 	}
@@ -98,7 +110,7 @@ func BuildNoopLayer(ctx context.Context, dir string) error {
 }
 
 // BuildRelayLayer builds the relay extension into dir/extensions/relay,
-// beside a copy of the layer's destinations-wrapper.
+// beside copies of the layer's destinations-wrapper and bootstrap.
 func BuildRelayLayer(ctx context.Context, dir string) error {
 	if err := rie.BuildFunction(ctx, "./internal/bench/relayext", filepath.Join(dir, "extensions", "relay")); err != nil {
 		return err
@@ -107,12 +119,14 @@ func BuildRelayLayer(ctx context.Context, dir string) error {
 	if err != nil {
 		return err
 	}
-	b, err := os.ReadFile(filepath.Join(root, "layer", "destinations-wrapper"))
-	if err != nil {
-		return fmt.Errorf("relay layer: %w", err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, "destinations-wrapper"), b, 0o755); err != nil {
-		return fmt.Errorf("relay layer: %w", err)
+	for _, name := range []string{"destinations-wrapper", "bootstrap"} {
+		b, err := os.ReadFile(filepath.Join(root, "layer", name))
+		if err != nil {
+			return fmt.Errorf("relay layer: %w", err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, name), b, 0o755); err != nil {
+			return fmt.Errorf("relay layer: %w", err)
+		}
 	}
 	return nil
 }
@@ -177,6 +191,9 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	}
 	r.stopAll() // the backlog has the machine to itself
 	if err := r.backlog(ctx, rep); err != nil {
+		return nil, err
+	}
+	if err := r.managed(ctx, rep); err != nil {
 		return nil, err
 	}
 	rep.Evaluate()

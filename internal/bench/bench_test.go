@@ -4,7 +4,10 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
+	"io"
 	"math"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -155,6 +158,8 @@ func TestSetupsIn(t *testing.T) {
 		{base, large, "none noop layer layer-onfailure"},
 		{more, coldStarts, "none noop relay layer baseline"},
 		{more, warm, "none noop relay layer layer-onfailure layer-webhook baseline"},
+		{base, managedPhase, "lmi lmi-webhook"},
+		{more, managedPhase, "lmi lmi-relay lmi-webhook"},
 	}
 	for _, tt := range tests {
 		r := &runner{o: tt.o}
@@ -299,6 +304,7 @@ func TestRun(t *testing.T) {
 		Function:    filepath.Join(tmp, "task", "function"),
 		Invocations: 5, Warmup: 2, ColdStarts: 1, Growth: 30, Large: 2, LargeBytes: 1 << 20,
 		Backlog: 40, BacklogBytes: 64 << 10, BacklogDelay: 20 * time.Millisecond,
+		ManagedWorkers: []int{2}, ManagedCalls: 20, ManagedRounds: 2,
 	}
 	for _, build := range []func() error{
 		func() error { return rie.BuildLayer(ctx, o.LayerDir) },
@@ -334,6 +340,17 @@ func TestRun(t *testing.T) {
 	if b := r.Backlog; b == nil || b.Delivered == 0 || b.Delivered > b.Invocations || b.PeakKiB < b.Idle.RSS || b.DrainedKiB <= 0 {
 		t.Errorf("backlog %+v", b)
 	}
+	if len(r.Managed) != 3 { // alone, the relay, the layer
+		t.Errorf("managed instances: %+v", r.Managed)
+	}
+	if b := r.budget("throughput under Managed Instances, 2 workers, webhook"); b == nil || !b.AtLeast || b.Unit != "× alone" {
+		t.Errorf("managed instances budget: %+v", b)
+	}
+	for _, m := range r.Managed {
+		if m.Workers != 2 || m.Calls != 40 || m.PerSecond <= 0 || m.Latency == nil || m.Latency.N != 40 {
+			t.Errorf("managed instances, %s: %+v", m.Setup, m)
+		}
+	}
 	if tr := r.Init[Layer]; tr.Packages == 0 {
 		t.Errorf("init trace %+v", r.Init)
 	}
@@ -345,4 +362,37 @@ func TestRun(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Log("\n" + b.String())
+}
+
+// budget is the named budget of the report, or nil.
+func (r *Report) budget(name string) *BudgetResult {
+	for i := range r.Budgets {
+		if r.Budgets[i].Name == name {
+			return &r.Budgets[i]
+		}
+	}
+	return nil
+}
+
+func TestSink(t *testing.T) {
+	s, err := newSink()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	client := &http.Client{Transport: &http.Transport{Proxy: nil}}
+	for i := range 3 {
+		resp, err := client.Post(s.URL()+"/a", "application/json", strings.NewReader(fmt.Sprintf(`{"n":%d}`, i)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("status %d", resp.StatusCode)
+		}
+	}
+	if s.count("/a") != 3 || s.count("/b") != 0 {
+		t.Errorf("counts %d, %d", s.count("/a"), s.count("/b"))
+	}
 }

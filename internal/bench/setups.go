@@ -18,6 +18,10 @@ const (
 	Webhook  = "layer-webhook"   // the layer delivering to a local webhook before /next
 	Baseline = "baseline"        // another build of the layer, when Options.BaselineDir is set
 	Backlog  = "layer-backlog"   // the layer in the background strategy, behind a slow webhook
+	// Under the emulator's Lambda Managed Instances mode.
+	Managed      = "lmi"         // the function alone
+	ManagedRelay = "lmi-relay"   // the do-nothing extension and a TCP relay
+	ManagedLayer = "lmi-webhook" // the function through the layer, records to a local webhook
 )
 
 // Extension executables inside the layers, as the emulator starts them.
@@ -31,11 +35,12 @@ const (
 type phase int
 
 const (
-	coldStarts phase = 1 << iota // fresh emulators: the init phase
-	warm                         // sequential 1 KB invocations, idle memory
-	large                        // large responses, peak memory
-	backlog                      // a webhook slower than the invocations
-	all        = coldStarts | warm | large
+	coldStarts   phase = 1 << iota // fresh emulators: the init phase
+	warm                           // sequential 1 KB invocations, idle memory
+	large                          // large responses, peak memory
+	backlog                        // a webhook slower than the invocations
+	managedPhase                   // concurrent invocations under Managed Instances
+	all          = coldStarts | warm | large
 )
 
 // setup is one way of running the function.
@@ -74,6 +79,12 @@ var setups = []setup{
 		env: func(hook string) map[string]string {
 			return map[string]string{"DESTINATIONS_ON_SUCCESS": hook + "/backlog", "DESTINATIONS_FLUSH": "background"}
 		}},
+	{name: Managed, about: "the function alone under Lambda Managed Instances (the emulator's mode)", phases: managedPhase},
+	{name: ManagedRelay, about: "the byte-for-byte TCP relay under Lambda Managed Instances: the floor of any proxy there",
+		ext: RelayExtension, layer: func(o Options) string { return o.RelayDir }, phases: managedPhase},
+	{name: ManagedLayer, about: "through this layer under Lambda Managed Instances, records to a local webhook",
+		ext: LayerExtension, layer: layerDir, phases: managedPhase,
+		env: func(hook string) map[string]string { return map[string]string{"DESTINATIONS_ON_SUCCESS": hook} }},
 }
 
 func layerDir(o Options) string { return o.LayerDir }
