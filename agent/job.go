@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"time"
 
 	"github.com/lambda-destinations/lambda-destinations/agent/destination"
 	"github.com/lambda-destinations/lambda-destinations/agent/retry"
@@ -18,10 +19,11 @@ type job struct {
 	// destination: nil once it was, and for destinations that take records
 	// of any size.
 	short    *shortenable
-	weight   int   // bytes counted against the pending cap
-	attempts int   // attempts made
-	failures int   // of them, those the destination failed: what the retry policy counts
-	lastErr  error // the error of the last attempt
+	weight   int       // bytes counted against the pending cap
+	attempts int       // attempts made
+	failures int       // of them, those the destination failed: what the retry policy counts
+	lastErr  error     // the error of the last attempt
+	ended    time.Time // when the invocation ended, for the delivery's latency
 }
 
 // verdict is what becomes of a job after an attempt.

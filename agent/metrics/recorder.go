@@ -117,16 +117,6 @@ func (r *Recorder) Take() Tally {
 	return t
 }
 
-// Waiting reports whether anything was counted since the last Take.
-func (r *Recorder) Waiting() bool {
-	if r == nil {
-		return false
-	}
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return !r.tally.Empty()
-}
-
 func (r *Recorder) update(dest string, f func(*DestinationTally)) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
