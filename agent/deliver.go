@@ -115,7 +115,7 @@ func (a *Agent) deliver(ctx context.Context, t *target, jobs []*job) {
 				case delivered:
 					a.log.Debug("record delivered", "destination", t.Name(), "requestId", j.msg.RequestID,
 						"condition", j.msg.Condition, "attempts", j.attempts)
-					a.metrics.Delivered(t.metric, j.ended)
+					a.metrics.Delivered(t.metric, j.endedAt())
 					a.done(j)
 				case shorten:
 					a.fitRefused(ctx, j, errs[i])

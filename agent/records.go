@@ -57,10 +57,14 @@ func (a *Agent) enqueue(d route.Delivery, inv invocation.Invocation, rec *record
 		TraceID:     inv.TraceID,
 		Attempt:     rec.RequestContext.ApproximateInvokeCount,
 	}
+	var ended int64
+	if !inv.End.IsZero() {
+		ended = inv.End.UnixNano()
+	}
 	jobs := make([]*job, len(d.Dests))
 	var short *shortenable
 	for k, i := range d.Dests {
-		jobs[k] = &job{to: a.dests[i], msg: msg, ended: inv.End}
+		jobs[k] = &job{to: a.dests[i], msg: msg, ended: ended}
 		if _, ok := jobs[k].to.d.(destination.Sizer); ok {
 			if short == nil {
 				short = newShortenable(rec)

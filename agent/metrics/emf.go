@@ -61,7 +61,9 @@ func Encode(namespace string, at time.Time, b Batch, l Limits) ([][]byte, error)
 	if err := b.check(namespace, l); err != nil {
 		return nil, err
 	}
-	p := packer{limits: l, namespace: namespace, batch: b, base: baseSize(at, b)}
+	p := packer{limits: l, namespace: namespace, batch: b}
+	p.scratch = appendDimensions(appendHead(p.scratch, at), b.Dimensions)
+	p.base = len(p.scratch) + len("]}") + len("}")
 	for round := 0; ; round++ {
 		more := false
 		for g, group := range b.Groups {
@@ -146,7 +148,8 @@ type packer struct {
 	batch     Batch
 	base      int // bytes of a document with no metrics
 	docs      []doc
-	open      bool // the last of docs takes more metrics
+	open      bool   // the last of docs takes more metrics
+	scratch   []byte // where sizes are measured
 }
 
 func (p *packer) add(group int, m Metric) error {
@@ -167,7 +170,9 @@ func (p *packer) add(group int, m Metric) error {
 		d.directives[i].metrics = append(d.directives[i].metrics, m)
 		return nil
 	}
-	d.directives = append(d.directives, directive{group: group, metrics: []Metric{m}})
+	ms := make([]Metric, 1, min(len(p.batch.Groups[group].Metrics), p.limits.MaxMetrics))
+	ms[0] = m
+	d.directives = append(d.directives, directive{group: group, metrics: ms})
 	return nil
 }
 
@@ -176,12 +181,14 @@ func (p *packer) close() { p.open = false }
 // growth is how many bytes m adds to d: its definition, its values, and a
 // directive when it needs a new one.
 func (p *packer) growth(d *doc, group int, m Metric) int {
-	n := len(appendDefinition(nil, m)) + len(appendMember(nil, m)) + 1 // the member's comma
+	p.scratch = appendMember(appendDefinition(p.scratch[:0], m), m)
+	n := len(p.scratch) + 1 // the member's comma
 	i := len(d.directives) - 1
 	if i >= 0 && d.directives[i].group == group && len(d.directives[i].metrics) < p.limits.MaxMetrics {
 		return n + 1 // the definition's comma
 	}
-	n += len(appendDirective(nil, p.namespace, p.batch.Groups[group].Dimensions, nil))
+	p.scratch = appendDirective(p.scratch[:0], p.namespace, p.batch.Groups[group].Dimensions, nil)
+	n += len(p.scratch)
 	if i >= 0 {
 		n++ // the directive's comma
 	}
@@ -213,11 +220,6 @@ func (p *packer) render(at time.Time) [][]byte {
 		out = append(out, append(b, '}'))
 	}
 	return out
-}
-
-// baseSize is the length of a document of b with no directives.
-func baseSize(at time.Time, b Batch) int {
-	return len(appendDimensions(appendHead(nil, at), b.Dimensions)) + len("]}") + len("}")
 }
 
 func appendHead(b []byte, at time.Time) []byte {

@@ -46,7 +46,7 @@ func (f Format) Documents(t Tally, at time.Time) ([][]byte, error) {
 	var sampled []Group
 	if t.SampledOut > 0 {
 		sampled = []Group{{
-			Dimensions: [][]string{{FunctionName}},
+			Dimensions: perFunction,
 			Metrics:    []Metric{{Name: RecordsSampledOut, Unit: Count, Values: []float64{float64(t.SampledOut)}}},
 		}}
 	}
@@ -77,27 +77,34 @@ func (f Format) Documents(t Tally, at time.Time) ([][]byte, error) {
 // also goes under the function alone: one alarm then watches every
 // destination of a function.
 func (d DestinationTally) groups() []Group {
-	count := func(name string, n int) Metric { return Metric{Name: name, Unit: Count, Values: []float64{float64(n)}} }
-	per := []Metric{
-		count(RecordsDelivered, d.Delivered),
-		count(DeliveryRetries, d.Retries),
-		count(RecordsToLog, d.ToLog),
-		count(RecordsOversize, d.Oversize),
-	}
+	counts := []float64{float64(d.Delivered), float64(d.Retries), float64(d.ToLog), float64(d.Oversize), float64(d.Failures)}
+	count := func(name string, i int) Metric { return Metric{Name: name, Unit: Count, Values: counts[i : i+1]} }
+	per := make([]Metric, 4, 5)
+	per[0], per[1], per[2], per[3] = count(RecordsDelivered, 0), count(DeliveryRetries, 1), count(RecordsToLog, 2), count(RecordsOversize, 3)
 	if len(d.Latency) > 0 {
 		per = append(per, Metric{Name: DeliveryLatency, Unit: Milliseconds, Values: d.Latency})
 	}
 	return []Group{
-		{Dimensions: [][]string{{FunctionName, Destination}}, Metrics: per},
-		{Dimensions: [][]string{{FunctionName, Destination}, {FunctionName}}, Metrics: []Metric{count(DeliveryFailures, d.Failures)}},
+		{Dimensions: perDestination, Metrics: per},
+		{Dimensions: failures, Metrics: []Metric{count(DeliveryFailures, 4)}},
 	}
 }
+
+// The dimension sets of the metrics.
+var (
+	perDestination = [][]string{{FunctionName, Destination}}
+	failures       = [][]string{{FunctionName, Destination}, {FunctionName}}
+	perFunction    = [][]string{{FunctionName}}
+)
 
 // DimensionValue makes s a value CloudWatch takes for a dimension: printable
 // ASCII, from 1 to 1024 bytes. The "…" that marks a webhook's path left out
 // becomes "...", anything else outside ASCII "?".
 func DimensionValue(s string) string {
 	const maxLen = 1024
+	if len(s) <= maxLen && strings.TrimSpace(s) != "" && printable(s) {
+		return s
+	}
 	var b strings.Builder
 	for _, r := range s {
 		switch {
@@ -132,4 +139,13 @@ func CheckNamespace(ns string) error {
 		}
 	}
 	return nil
+}
+
+func printable(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < 0x20 || s[i] > 0x7e {
+			return false
+		}
+	}
+	return true
 }
