@@ -15,36 +15,17 @@ import (
 	"testing"
 	"time"
 
-	"github.com/lambda-destinations/lambda-destinations/agent/config"
 	"github.com/lambda-destinations/lambda-destinations/agent/destination"
+	"github.com/lambda-destinations/lambda-destinations/agent/destination/stdout"
 	"github.com/lambda-destinations/lambda-destinations/agent/metrics/emftest"
 )
 
-// newMetricsAgent makes an agent with metrics on, whose AWS destinations
-// are dest, writing to a buffer, with short backoffs.
+// newMetricsAgent is newAWSAgent with metrics on, for a function named orders.
 func newMetricsAgent(t *testing.T, dest destination.Destination, overflow destination.Storer, vars map[string]string) (*Agent, *syncBuffer) {
 	t.Helper()
-	environ := map[string]string{
-		"AWS_LAMBDA_RUNTIME_API":   "127.0.0.1:9001",
-		"AWS_LAMBDA_FUNCTION_NAME": "orders",
-		"DESTINATIONS_METRICS":     "emf",
-	}
+	environ := map[string]string{"AWS_LAMBDA_FUNCTION_NAME": "orders", "DESTINATIONS_METRICS": "emf"}
 	maps.Copy(environ, vars)
-	cfg, err := config.Parse(environ)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out syncBuffer
-	a, err := New(Options{
-		Config: cfg, Stdout: &out, Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
-		AWS:      func(destination.Target) (destination.Destination, error) { return dest, nil },
-		Overflow: overflow,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	a.policy.Base, a.policy.Cap = time.Millisecond, time.Millisecond
-	return a, &out
+	return newAWSAgent(t, dest, overflow, environ)
 }
 
 // sums are the documents' metrics added up per destination ("" for the
@@ -301,23 +282,9 @@ func TestMetricsAtShutdown(t *testing.T) {
 // TestMetricsCannotBeWritten: a document the log refuses is told, whole, in
 // the extension's own log.
 func TestMetricsCannotBeWritten(t *testing.T) {
-	cfg, err := config.Parse(map[string]string{
-		"AWS_LAMBDA_RUNTIME_API":   "127.0.0.1:9001",
-		"AWS_LAMBDA_FUNCTION_NAME": "orders",
-		"DESTINATIONS_ON_SUCCESS":  queue,
-		"DESTINATIONS_METRICS":     "emf",
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	a, _ := newMetricsAgent(t, &fakeAWS{max: 1 << 20}, nil, nil)
 	var log syncBuffer
-	a, err := New(Options{
-		Config: cfg, Stdout: failingWriter{}, Log: slog.New(slog.NewJSONHandler(&log, nil)),
-		AWS: func(destination.Target) (destination.Destination, error) { return &fakeAWS{max: 1 << 20}, nil },
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	a.lines, a.log = stdout.NewWriter(failingWriter{}), slog.New(slog.NewJSONHandler(&log, nil))
 	a.Completed(context.Background(), success("r1", `{}`, `{}`, time.Millisecond))
 	if !strings.Contains(log.String(), `"msg":"cannot write metrics to the log: this document is lost"`) ||
 		!strings.Contains(log.String(), `\"RecordsDelivered\":1`) {
