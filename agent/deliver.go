@@ -67,6 +67,7 @@ func (a *Agent) flush(ctx context.Context, withMetrics bool) {
 	}
 }
 
+// deliverPending takes the pending jobs and delivers them by destination.
 func (a *Agent) deliverPending(ctx context.Context) {
 	jobs := a.take()
 	var order []*target
