@@ -18,6 +18,7 @@ import (
 	"github.com/lambda-destinations/lambda-destinations/agent/destination/stdout"
 	"github.com/lambda-destinations/lambda-destinations/agent/flush"
 	"github.com/lambda-destinations/lambda-destinations/agent/invocation"
+	"github.com/lambda-destinations/lambda-destinations/agent/metrics"
 	"github.com/lambda-destinations/lambda-destinations/agent/record"
 	"github.com/lambda-destinations/lambda-destinations/agent/retry"
 	"github.com/lambda-destinations/lambda-destinations/agent/route"
@@ -47,6 +48,8 @@ type Agent struct {
 	lines    *stdout.Writer
 	overflow destination.Storer
 	log      *slog.Logger
+	metrics  *metrics.Recorder // nil when DESTINATIONS_METRICS is off
+	emf      metrics.Format
 
 	attemptTimeout time.Duration
 
@@ -90,6 +93,10 @@ func New(o Options) (*Agent, error) {
 	if err := a.addTargets(o); err != nil {
 		return nil, err
 	}
+	if o.Config.Metrics.EMF {
+		a.metrics = metrics.NewRecorder()
+		a.emf = metrics.Format{Namespace: o.Config.Metrics.Namespace, Function: o.Config.FunctionName}
+	}
 	a.router.SampleSuccesses, a.router.SuccessSampleRate = o.Config.SampleSuccesses, o.Config.SampleRate
 	a.router.FailureErrorTypes = o.Config.ErrorTypes
 	a.router.SlowThreshold = o.Config.SlowThreshold
@@ -119,19 +126,27 @@ func (a *Agent) Completed(ctx context.Context, inv invocation.Invocation) {
 		a.Flush(ctx)
 	case flush.Async:
 		a.startWorker()
+	case flush.Nothing:
+		// In the end strategy each invocation ends with its metrics, those
+		// of an invocation that made no record to deliver too.
+		if a.strategy == flush.End {
+			a.writeMetrics(ctx)
+		}
 	}
 }
 
 // Shutdown delivers what is pending within ctx and writes what is left to
-// the log, so that nothing is lost silently.
+// the log, so that nothing is lost silently. The last metrics follow,
+// whatever time is left: nothing comes after them.
 func (a *Agent) Shutdown(ctx context.Context) {
 	defer a.recoverPanic("shutdown", "")
 	a.stopWorker()
-	a.Flush(ctx)
+	a.flush(ctx, false)
 	for _, j := range a.take() {
 		a.fallback(j, j.unsent())
 		a.done(j)
 	}
+	a.writeMetrics(context.WithoutCancel(ctx))
 }
 
 // recoverPanic keeps a bug in the agent from taking the extension down:

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/lambda-destinations/lambda-destinations/agent/destination"
+	"github.com/lambda-destinations/lambda-destinations/agent/flush"
 	"github.com/lambda-destinations/lambda-destinations/agent/retry"
 )
 
@@ -30,8 +31,10 @@ func (a *Agent) startWorker() {
 	go func() {
 		defer close(done)
 		defer a.recoverPanic("worker", "")
+		// In the end strategy, the metrics of an invocation go out with its
+		// own flush, so that it makes one document at most.
 		for a.Pending() > 0 && ctx.Err() == nil {
-			a.Flush(ctx)
+			a.flush(ctx, a.strategy == flush.Background)
 		}
 	}()
 }
@@ -50,11 +53,22 @@ func (a *Agent) stopWorker() {
 }
 
 // Flush delivers the pending records, each destination on its own so that
-// a slow one does not hold the others back. The records that ctx ends
-// before are delivered stay pending for the next flush.
-func (a *Agent) Flush(ctx context.Context) {
+// a slow one does not hold the others back, then writes the metrics. The
+// records that ctx ends before are delivered stay pending for the next
+// flush, and so do the metrics.
+func (a *Agent) Flush(ctx context.Context) { a.flush(ctx, true) }
+
+func (a *Agent) flush(ctx context.Context, withMetrics bool) {
 	a.flushing.Lock()
 	defer a.flushing.Unlock()
+	a.deliverPending(ctx)
+	if withMetrics {
+		a.writeMetrics(ctx)
+	}
+}
+
+// deliverPending takes the pending jobs and delivers them by destination.
+func (a *Agent) deliverPending(ctx context.Context) {
 	jobs := a.take()
 	var order []*target
 	byDest := map[*target][]*job{}
@@ -94,6 +108,7 @@ func (a *Agent) deliver(ctx context.Context, t *target, jobs []*job) {
 			jobs = jobs[len(batch):]
 			for _, j := range batch {
 				a.fit(ctx, j)
+				a.metrics.Attempted(t.metric, j.attempts)
 			}
 			errs := a.attempt(ctx, t, batch)
 			for i, j := range batch {
@@ -101,6 +116,7 @@ func (a *Agent) deliver(ctx context.Context, t *target, jobs []*job) {
 				case delivered:
 					a.log.Debug("record delivered", "destination", t.Name(), "requestId", j.msg.RequestID,
 						"condition", j.msg.Condition, "attempts", j.attempts)
+					a.metrics.Delivered(t.metric, j.endedAt())
 					a.done(j)
 				case shorten:
 					a.fitRefused(ctx, j, errs[i])
@@ -193,9 +209,11 @@ func (a *Agent) notDelivered(t *target, j *job, v verdict, err error) {
 // fallback writes an undelivered record to the log, whole, with the reason,
 // so that it can be recovered from CloudWatch Logs.
 func (a *Agent) fallback(j *job, reason error) {
-	if err := a.lines.Line("ERROR", "undelivered record", j.msg.Record,
+	err := a.lines.Line("ERROR", "undelivered record", j.msg.Record,
 		"destination", j.to.Name(), "reason", reason.Error(),
-		"condition", j.msg.Condition, "requestId", j.msg.RequestID); err != nil {
+		"condition", j.msg.Condition, "requestId", j.msg.RequestID)
+	if err != nil {
 		a.log.Error("cannot write undelivered record", "destination", j.to.Name(), "requestId", j.msg.RequestID, "error", err)
 	}
+	a.metrics.Undelivered(j.to.metric, err == nil)
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"time"
 
 	"github.com/lambda-destinations/lambda-destinations/agent/destination"
 	"github.com/lambda-destinations/lambda-destinations/agent/retry"
@@ -22,6 +23,10 @@ type job struct {
 	attempts int   // attempts made
 	failures int   // of them, those the destination failed: what the retry policy counts
 	lastErr  error // the error of the last attempt
+	// ended is when the invocation ended, in Unix nanoseconds (0 when not
+	// known), for the delivery's latency: a time.Time would make every job
+	// a size class larger.
+	ended int64
 }
 
 // verdict is what becomes of a job after an attempt.
@@ -35,6 +40,14 @@ const (
 	giveUp             // its attempts are spent: write it to the log
 	permanent          // retrying cannot help: write it to the log
 )
+
+// endedAt is when the invocation ended; the zero time when not known.
+func (j *job) endedAt() time.Time {
+	if j.ended == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, j.ended)
+}
 
 func (v verdict) String() string {
 	return [...]string{"delivered", "retry", "shorten", "next flush", "give up", "permanent"}[v]

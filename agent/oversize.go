@@ -59,13 +59,17 @@ func (a *Agent) shrink(ctx context.Context, j *job, reason string) {
 		}
 		location = loc
 	}
+	logged := false
 	if location == "" {
 		// Whole, on the log, so that it can be recovered from CloudWatch Logs.
-		if err := a.lines.Line("WARN", "oversize record", j.msg.Record,
-			"destination", j.to.Name(), "reason", reason, "condition", j.msg.Condition, "requestId", j.msg.RequestID); err != nil {
+		err := a.lines.Line("WARN", "oversize record", j.msg.Record,
+			"destination", j.to.Name(), "reason", reason, "condition", j.msg.Condition, "requestId", j.msg.RequestID)
+		if err != nil {
 			a.log.Error("cannot write oversize record", "requestId", j.msg.RequestID, "error", err)
 		}
+		logged = err == nil
 	}
+	a.metrics.Oversize(j.to.metric, logged)
 	small := short.rec
 	small.RequestPayload = marker(reason, short.request, location)
 	small.ResponsePayload = marker(reason, short.response, location)

@@ -11,7 +11,10 @@ import (
 // payloads are left out or redacted first, so no record, destination or
 // fallback log line ever holds what the configuration keeps out.
 func (a *Agent) Add(inv invocation.Invocation) {
-	deliveries := a.router.Route(inv)
+	deliveries, sampledOut := a.router.Route(inv)
+	if sampledOut {
+		a.metrics.SampledOut()
+	}
 	if len(deliveries) == 0 {
 		return
 	}
@@ -54,10 +57,14 @@ func (a *Agent) enqueue(d route.Delivery, inv invocation.Invocation, rec *record
 		TraceID:     inv.TraceID,
 		Attempt:     rec.RequestContext.ApproximateInvokeCount,
 	}
+	var ended int64
+	if !inv.End.IsZero() {
+		ended = inv.End.UnixNano()
+	}
 	jobs := make([]*job, len(d.Dests))
 	var short *shortenable
 	for k, i := range d.Dests {
-		jobs[k] = &job{to: a.dests[i], msg: msg}
+		jobs[k] = &job{to: a.dests[i], msg: msg, ended: ended}
 		if _, ok := jobs[k].to.d.(destination.Sizer); ok {
 			if short == nil {
 				short = newShortenable(rec)

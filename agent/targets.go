@@ -10,12 +10,16 @@ import (
 	"github.com/lambda-destinations/lambda-destinations/agent/destination"
 	"github.com/lambda-destinations/lambda-destinations/agent/destination/stdout"
 	"github.com/lambda-destinations/lambda-destinations/agent/destination/webhook"
+	"github.com/lambda-destinations/lambda-destinations/agent/metrics"
 )
 
 // target is a destination and the client that delivers to it.
 type target struct {
 	destination.Target
 	d destination.Destination
+	// metric is the destination's Destination dimension: its name in the
+	// logs, which CloudWatch takes.
+	metric string
 
 	certificateRefused atomic.Bool // its TLS certificate was refused, and the log says so
 }
@@ -37,7 +41,7 @@ func (a *Agent) addTargets(o Options) error {
 				}
 				i = len(a.dests)
 				index[t.Raw] = i
-				a.dests = append(a.dests, &target{Target: t, d: d})
+				a.dests = append(a.dests, &target{Target: t, d: d, metric: metrics.DimensionValue(t.Name())})
 			}
 			if slices.Contains(idx, i) {
 				a.log.Warn("destination listed twice: records go to it once", "variable", variable, "destination", t.Name())

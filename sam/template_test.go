@@ -12,10 +12,13 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/awslabs/goformation/v7/intrinsics"
 
 	"github.com/lambda-destinations/lambda-destinations/agent/destination"
+	"github.com/lambda-destinations/lambda-destinations/agent/metrics"
+	"github.com/lambda-destinations/lambda-destinations/agent/metrics/emftest"
 )
 
 // template is template.yaml decoded into maps, intrinsics kept as written
@@ -622,6 +625,81 @@ func (r resolver) arn(id string) (string, bool) {
 		return prefix + "s3:::" + r.name(id), true
 	}
 	return "", false
+}
+
+// TestDeliveryFailuresAlarms: every function of the template that writes
+// metrics has an alarm on its DeliveryFailures, on the metric as the
+// extension publishes it, and every such alarm watches such a function.
+func TestDeliveryFailuresAlarms(t *testing.T) {
+	tpl := loadTemplate(t)
+	// The dimension sets the extension publishes DeliveryFailures under.
+	docs, err := metrics.Format{Namespace: metrics.DefaultNamespace, Function: "f"}.Documents(
+		metrics.Tally{Destinations: []metrics.DestinationTally{{Name: "stdout", Failures: 1}}}, time.Now())
+	if err != nil || len(docs) != 1 {
+		t.Fatalf("documents %q, %v", docs, err)
+	}
+	doc, err := emftest.Parse(docs[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	published := doc.Sets(metrics.DeliveryFailures)
+
+	alarmed := map[string]bool{}
+	for id, r := range tpl.Resources {
+		if r.Type != "AWS::CloudWatch::Alarm" || r.Properties["MetricName"] != metrics.DeliveryFailures {
+			continue
+		}
+		p := r.Properties
+		var names []string
+		function := ""
+		dims, _ := p["Dimensions"].([]any)
+		for _, d := range dims {
+			d, _ := d.(map[string]any)
+			name, _ := d["Name"].(string)
+			names = append(names, name)
+			if v, ok := d["Value"].(map[string]any); ok && name == metrics.FunctionName {
+				function, _ = v["Ref"].(string)
+			}
+		}
+		slices.Sort(names)
+		if !slices.ContainsFunc(published, func(set []string) bool { return slices.Equal(slices.Sorted(slices.Values(set)), names) }) {
+			t.Errorf("%s: dimensions %v; the extension publishes %s under %v", id, names, metrics.DeliveryFailures, published)
+		}
+		if tpl.Resources[function].Type != "AWS::Serverless::Function" {
+			t.Errorf("%s: FunctionName is %v, want !Ref to a function of the template", id, p["Dimensions"])
+			continue
+		}
+		vars := tpl.variables(function)
+		if mode, _ := vars["DESTINATIONS_METRICS"].(string); !strings.EqualFold(mode, "emf") || !tpl.hasLayer(function) {
+			t.Errorf("%s watches %s, which writes no metrics (the layer and DESTINATIONS_METRICS=emf)", id, function)
+		}
+		namespace := metrics.DefaultNamespace
+		if ns, ok := vars["DESTINATIONS_METRICS_NAMESPACE"].(string); ok {
+			namespace = ns
+		}
+		if p["Namespace"] != namespace {
+			t.Errorf("%s: Namespace %v, want %s", id, p["Namespace"], namespace)
+		}
+		// Any one record undelivered is worth knowing; a function that
+		// delivers nothing writes no data points, which is no failure.
+		anyFailure := p["ComparisonOperator"] == "GreaterThanThreshold" && p["Threshold"] == 0.0 ||
+			p["ComparisonOperator"] == "GreaterThanOrEqualToThreshold" && p["Threshold"] == 1.0
+		period, _ := p["Period"].(float64)
+		if p["Statistic"] != "Sum" || !anyFailure || p["TreatMissingData"] != "notBreaching" || period < 60 || int(period)%60 != 0 {
+			t.Errorf("%s: Statistic %v, %v %v, TreatMissingData %v, Period %v; want the Sum over whole minutes above 0, missing data not breaching",
+				id, p["Statistic"], p["ComparisonOperator"], p["Threshold"], p["TreatMissingData"], p["Period"])
+		}
+		alarmed[function] = true
+	}
+	for _, id := range tpl.functions() {
+		mode, _ := tpl.variables(id)["DESTINATIONS_METRICS"].(string)
+		if strings.EqualFold(mode, "emf") && !alarmed[id] {
+			t.Errorf("%s writes metrics and no alarm watches its %s", id, metrics.DeliveryFailures)
+		}
+	}
+	if len(alarmed) == 0 {
+		t.Errorf("no alarm on %s", metrics.DeliveryFailures)
+	}
 }
 
 // TestEnvJSON checks env.json for `sam local invoke --env-vars env.json`:

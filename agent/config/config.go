@@ -44,8 +44,10 @@ type Config struct {
 	EventBridgeMaxBytes int
 
 	Routing // what is worth a record and what it holds: routing.go
+	Metrics // delivery metrics: metrics.go
 
 	// Set by Lambda.
+	FunctionName    string // "" where not set
 	FunctionVersion string // "" where not set
 	MemorySizeMB    int
 	Timeout         time.Duration // set by the emulator, not by Lambda; 0 where not set
@@ -83,8 +85,11 @@ type environment struct {
 	Include           []string `env:"DESTINATIONS_INCLUDE" envDefault:"request,response"`
 	WebhookSecret     string   `env:"DESTINATIONS_WEBHOOK_SECRET"`
 	AddContext        string   `env:"DESTINATIONS_CONTEXT" envDefault:"false"`
+	Metrics           string   `env:"DESTINATIONS_METRICS" envDefault:"off"`
+	MetricsNamespace  string   `env:"DESTINATIONS_METRICS_NAMESPACE"`
 
 	LambdaRuntimeAPI string `env:"AWS_LAMBDA_RUNTIME_API"`
+	FunctionName     string `env:"AWS_LAMBDA_FUNCTION_NAME"`
 	FunctionVersion  string `env:"AWS_LAMBDA_FUNCTION_VERSION"`
 	MemorySize       string `env:"AWS_LAMBDA_FUNCTION_MEMORY_SIZE"`
 	FunctionTimeout  string `env:"AWS_LAMBDA_FUNCTION_TIMEOUT"`
@@ -119,6 +124,7 @@ func Parse(environ map[string]string) (*Config, error) {
 		MaxPayloadBytes: e.MaxPayloadBytes,
 		MaxPendingBytes: e.MaxPendingBytes,
 		MaxAttempts:     e.MaxAttempts,
+		FunctionName:    e.FunctionName,
 		FunctionVersion: e.FunctionVersion,
 		Region:          e.Region,
 		LogGroup:        e.LogGroup,
@@ -129,6 +135,9 @@ func Parse(environ map[string]string) (*Config, error) {
 		return nil, err
 	}
 	if err := c.Routing.read(&e); err != nil {
+		return nil, err
+	}
+	if err := c.Metrics.read(&e); err != nil {
 		return nil, err
 	}
 	return c, nil

@@ -28,7 +28,8 @@ func TestDefaults(t *testing.T) {
 	if c.ProxyPort != 9009 || c.RuntimeAPI != "127.0.0.1:9001" || c.FunctionVersion != "" ||
 		c.MaxPayloadBytes != 6<<20 || c.MaxPendingBytes != 8<<20 || c.Flush != flush.End || c.MaxAttempts != 4 || c.AttemptTimeout != time.Second ||
 		c.SQSMaxBytes != 0 || c.EventBridgeMaxBytes != 0 || c.Overflow != nil || len(c.Success) != 0 ||
-		c.LogLevel != slog.LevelInfo || c.MemorySizeMB != 0 || c.Timeout != 0 || c.SAMLocal {
+		c.LogLevel != slog.LevelInfo || c.MemorySizeMB != 0 || c.Timeout != 0 || c.SAMLocal ||
+		c.Metrics.EMF || c.Metrics.Namespace != "LambdaDestinations" || c.FunctionName != "" {
 		t.Errorf("defaults: %+v", c)
 	}
 	if c.ProxyAddress() != "127.0.0.1:9009" {
@@ -49,13 +50,17 @@ func TestValues(t *testing.T) {
 		"AWS_LAMBDA_FUNCTION_TIMEOUT":     "30",
 		"AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "128",
 		"AWS_SAM_LOCAL":                   "true",
+		"AWS_LAMBDA_FUNCTION_NAME":        "orders",
+		"DESTINATIONS_METRICS":            "emf",
+		"DESTINATIONS_METRICS_NAMESPACE":  " Team/Orders ",
 	}))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(c.Success) != 3 || len(c.Failure) != 1 || c.ProxyPort != 9100 || c.RuntimeAPI != "127.0.0.1:9200" ||
 		c.Flush != flush.Background || c.Overflow == nil || c.Overflow.ARN.Resource != "big-records" || c.Timeout != 30*time.Second ||
-		c.SQSMaxBytes != 1<<20 || c.LogLevel != slog.LevelDebug || c.MemorySizeMB != 128 || !c.SAMLocal {
+		c.SQSMaxBytes != 1<<20 || c.LogLevel != slog.LevelDebug || c.MemorySizeMB != 128 || !c.SAMLocal ||
+		c.FunctionName != "orders" || !c.Metrics.EMF || c.Metrics.Namespace != "Team/Orders" {
 		t.Errorf("values: %+v", c)
 	}
 }
@@ -80,6 +85,9 @@ func TestErrorsNameTheVariable(t *testing.T) {
 		{"DESTINATIONS_ATTEMPT_TIMEOUT_MS", "0", "1 or more"},
 		{"DESTINATIONS_SQS_MAX_BYTES", "2000000", "between 1024 and 1048576"},
 		{"DESTINATIONS_OVERFLOW_BUCKET", "arn:aws:sqs:us-east-1:123456789012:q", "bucket name"},
+		{"DESTINATIONS_METRICS", "cloudwatch", "want emf"},
+		{"DESTINATIONS_METRICS_NAMESPACE", "AWS/Lambda", "reserved"},
+		{"DESTINATIONS_METRICS_NAMESPACE", "team,orders", "not a CloudWatch namespace"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.variable+"="+tt.value, func(t *testing.T) {
@@ -159,6 +167,12 @@ func TestMistakesToldAtInit(t *testing.T) {
 			`DESTINATIONS_SQS_MAX_BYTES="0": must be between 1024 and 1048576 bytes`},
 		{"EventBridge limit too high", map[string]string{"DESTINATIONS_EVENTBRIDGE_MAX_BYTES": "1048577"},
 			`DESTINATIONS_EVENTBRIDGE_MAX_BYTES="1048577": must be between 1024 and 1048576 bytes`},
+		{"metrics format unknown", map[string]string{"DESTINATIONS_METRICS": "prometheus"},
+			`DESTINATIONS_METRICS="prometheus": want emf (CloudWatch Embedded Metric Format on the log) or off`},
+		{"metrics namespace of AWS", map[string]string{"DESTINATIONS_METRICS": "emf", "DESTINATIONS_METRICS_NAMESPACE": "AWS/Lambda"},
+			`DESTINATIONS_METRICS_NAMESPACE="AWS/Lambda": not a CloudWatch namespace: AWS/ is reserved for the namespaces of AWS services`},
+		{"metrics namespace with other characters", map[string]string{"DESTINATIONS_METRICS_NAMESPACE": "Équipe"},
+			`DESTINATIONS_METRICS_NAMESPACE="Équipe": not a CloudWatch namespace: want letters, digits, spaces and . - _ / # : only`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -183,13 +197,14 @@ func TestLetterCase(t *testing.T) {
 		"DESTINATIONS_REDACT_NON_JSON": "DROP",
 		"DESTINATIONS_INCLUDE":         "REQUEST",
 		"DESTINATIONS_CONTEXT":         "TRUE",
+		"DESTINATIONS_METRICS":         "EMF",
 	}))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(c.Success) != 1 || c.Success[0].Kind != destination.Stdout || c.Success[0].Raw != "stdout" ||
 		c.Flush != flush.Background || c.LogLevel != slog.LevelDebug || c.Redactor == nil ||
-		c.OmitRequest || !c.OmitResponse || !c.AddContext {
+		c.OmitRequest || !c.OmitResponse || !c.AddContext || !c.Metrics.EMF {
 		t.Errorf("config %+v", c)
 	}
 }
@@ -263,6 +278,15 @@ func BenchmarkCheckRuntimeAPI(b *testing.B) {
 	for b.Loop() {
 		if err := c.CheckRuntimeAPI(context.Background()); err != nil {
 			b.Fatal(err)
+		}
+	}
+}
+
+func TestMetricsSetting(t *testing.T) {
+	for value, emf := range map[string]bool{"": false, "off": false, " OFF ": false, "emf": true, "Emf": true} {
+		c, err := Parse(environ(map[string]string{"DESTINATIONS_METRICS": value, "DESTINATIONS_METRICS_NAMESPACE": " "}))
+		if err != nil || c.Metrics.EMF != emf || c.Metrics.Namespace != "LambdaDestinations" {
+			t.Errorf("DESTINATIONS_METRICS=%q: %+v, %v; want EMF %v in LambdaDestinations", value, c.Metrics, err, emf)
 		}
 	}
 }

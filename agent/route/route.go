@@ -43,29 +43,33 @@ type Delivery struct {
 // the success record and the slow one. A destination that is both a
 // success and a slow destination gets only the slow record, which is a
 // success record too, so that it holds one record per invocation.
-func (r Router) Route(inv invocation.Invocation) []Delivery {
+// sampledOut says that sampling kept the success record from its
+// destinations.
+func (r Router) Route(inv invocation.Invocation) (out []Delivery, sampledOut bool) {
 	if inv.Outcome.Failed() {
 		if len(r.Failure) == 0 || !MatchErrorType(r.FailureErrorTypes, inv) {
-			return nil
+			return nil, false
 		}
-		return []Delivery{{Condition: record.ConditionFailure, Dests: r.Failure}}
+		return []Delivery{{Condition: record.ConditionFailure, Dests: r.Failure}}, false
 	}
 	slow := len(r.Slow) > 0 && r.IsSlow(inv)
 	var success []int
-	if len(r.Success) > 0 && (!r.SampleSuccesses || Sampled(inv.RequestID, r.SuccessSampleRate)) {
-		success = r.Success
+	if len(r.Success) > 0 {
+		sampledOut = r.SampleSuccesses && !Sampled(inv.RequestID, r.SuccessSampleRate)
+		if !sampledOut {
+			success = r.Success
+		}
 		if slow {
 			success = without(success, r.Slow)
 		}
 	}
-	var out []Delivery
 	if len(success) > 0 {
 		out = append(out, Delivery{Condition: record.ConditionSuccess, Dests: success})
 	}
 	if slow {
 		out = append(out, Delivery{Condition: record.ConditionSuccess, Slow: true, Dests: r.Slow})
 	}
-	return out
+	return out, sampledOut
 }
 
 // IsSlow reports whether a success took longer than the threshold.

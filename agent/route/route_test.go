@@ -23,6 +23,14 @@ func TestSampledIDs(t *testing.T) {
 	}
 }
 
+// sampledOutCases are the cases of TestRoute whose success record sampling
+// keeps from its destinations.
+var sampledOutCases = map[string]bool{
+	"sampled out":                         true,
+	"rate 0 drops every success":          true,
+	"slow success sampled out still slow": true,
+}
+
 func TestRoute(t *testing.T) {
 	t0 := time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)
 	inv := func(id string, o invocation.Outcome, errType, body string, took time.Duration) invocation.Invocation {
@@ -90,9 +98,12 @@ func TestRoute(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got := tt.router.Route(tt.inv)
+			got, sampledOut := tt.router.Route(tt.inv)
 			if !reflect.DeepEqual(got, tt.want) {
 				t.Errorf("Route = %+v, want %+v", got, tt.want)
+			}
+			if want := sampledOutCases[tt.name]; sampledOut != want {
+				t.Errorf("sampled out %v, want %v", sampledOut, want)
 			}
 		})
 	}

@@ -63,6 +63,21 @@ func (w *Writer) Line(level, msg string, rec []byte, fields ...string) error {
 	return nil
 }
 
+// Document writes doc, a JSON document of its own (an EMF document), as one
+// line in one write.
+func (w *Writer) Document(doc []byte) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	b := append(append(w.buf[:0], doc...), '\n')
+	if len(b) <= inPlace {
+		w.buf = b
+	}
+	if _, err := w.out.Write(b); err != nil {
+		return fmt.Errorf("writing to the log: %w", err)
+	}
+	return nil
+}
+
 // inPlace is the record size above which a line is not assembled in the
 // buffer: the buffer is kept between lines, and must not keep a copy of
 // the largest record ever written.

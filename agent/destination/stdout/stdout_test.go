@@ -55,3 +55,32 @@ func TestLines(t *testing.T) {
 		t.Errorf("the writer keeps a %d-byte buffer", cap(w.buf))
 	}
 }
+
+// countingWriter counts the writes it takes.
+type countingWriter struct {
+	bytes.Buffer
+	writes int
+}
+
+func (c *countingWriter) Write(p []byte) (int, error) {
+	c.writes++
+	return c.Buffer.Write(p)
+}
+
+func TestDocument(t *testing.T) {
+	var out countingWriter
+	w := NewWriter(&out)
+	small := []byte(`{"_aws":{}}`)
+	large := []byte(`{"_aws":{},"v":"` + strings.Repeat("x", 200<<10) + `"}`)
+	for _, doc := range [][]byte{small, large} {
+		if err := w.Document(doc); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if want := string(small) + "\n" + string(large) + "\n"; out.String() != want || out.writes != 2 {
+		t.Errorf("%d writes of %d bytes, want 2 of %d", out.writes, out.Len(), len(want))
+	}
+	if cap(w.buf) > 64<<10 {
+		t.Errorf("the writer keeps a %d-byte buffer", cap(w.buf))
+	}
+}
