@@ -108,7 +108,7 @@ const maxAnswer = 64 << 10
 // told once the answer has gone back to the runtime: the runtime's next
 // step is on the caller's critical path, the observer's work is not.
 type Observer interface {
-	Polled()     // the runtime asked for its next event (CallNext went up)
+	Polled()     // the runtime asked for its next event: told before the call goes up
 	Event(Event) // the runtime received an event
 	// Result: the Runtime API answered a result call. Told for accepted and
 	// refused ones, after the answer went back to the runtime; also when

@@ -185,6 +185,12 @@ func (pc *pair) requests() (runtimeGone bool) {
 		if ex.call.waits() {
 			pc.polls.Add(1)
 		}
+		if ex.call == CallNext {
+			// Before the call goes up: Lambda may send INVOKE as soon as
+			// the Runtime API has it, and the lifecycle asks then whether the
+			// runtime goes through the proxy.
+			pc.p.obs.Polled()
+		}
 		if !pc.push(ex) {
 			return false
 		}
@@ -199,9 +205,6 @@ func (pc *pair) requests() (runtimeGone bool) {
 		}
 		if u.out.failed() && ex.replay == nil {
 			return false // the answer side tells the runtime what came back
-		}
-		if ex.call == CallNext {
-			pc.p.obs.Polled()
 		}
 		if h.close {
 			return false // the answer side closes after the answer

@@ -13,6 +13,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -431,4 +432,39 @@ func TestDroppedBodies(t *testing.T) {
 	if string(u.bodies["/2018-06-01/runtime/invocation/r1/response"]) != `{"body":"r1/response"}` {
 		t.Error("the response did not reach the Runtime API whole")
 	}
+}
+
+// A poll is told before the Runtime API has the call: Lambda may send the
+// extension its INVOKE as soon as the runtime asked for the event, and the
+// lifecycle then asks whether the runtime goes through the proxy.
+func TestPolledBeforeTheCallGoesUp(t *testing.T) {
+	rec := &slowPoll{}
+	polledFirst := make(chan bool, 1)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		polledFirst <- rec.polled.Load()
+		w.Header().Set(HeaderRequestID, "r-1")
+		w.Write([]byte(`{}`))
+	}))
+	t.Cleanup(srv.Close)
+	_, addr := serveProxy(t, Options{Upstream: srv.Listener.Addr().String(), MaxPayloadBytes: 1 << 20, Observer: rec})
+	resp, err := http.Get("http://" + addr + "/2018-06-01/runtime/invocation/next")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if !<-polledFirst {
+		t.Error("the Runtime API had the /next before the observer was told of the poll")
+	}
+}
+
+// slowPoll is told of a poll only after a while: were it told after the
+// call went up, the Runtime API would have the call first.
+type slowPoll struct {
+	recorder
+	polled atomic.Bool
+}
+
+func (s *slowPoll) Polled() {
+	time.Sleep(100 * time.Millisecond)
+	s.polled.Store(true)
 }
