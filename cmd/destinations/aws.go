@@ -1,12 +1,10 @@
 package main
 
 import (
-	"os"
-	"strings"
-
 	"context"
 	"fmt"
 	"log/slog"
+	"strings"
 
 	"github.com/lambda-destinations/lambda-destinations/agent/config"
 	"github.com/lambda-destinations/lambda-destinations/agent/destination"
@@ -70,6 +68,7 @@ func (a *awsDestinations) Warm(ctx context.Context) {
 // functionARN is the function's own unqualified ARN, as far as the
 // environment tells it: the account is the one registration gave, if any.
 func functionARN(cfg *config.Config, account string) string {
-	name, _, _ := strings.Cut(os.Getenv("AWS_LAMBDA_FUNCTION_NAME"), ":")
+	// The emulator takes NAME:ALIAS there to build the invoked ARN.
+	name, _, _ := strings.Cut(cfg.FunctionName, ":")
 	return awsdest.FunctionARN(cfg.Region, account, name)
 }
