@@ -202,9 +202,14 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 
 // start starts a setup's emulator; hook is where its webhook records go.
 func (r *runner) start(ctx context.Context, s setup, hook string) (*emulator, error) {
+	return r.launch(ctx, s, r.options(s, hook))
+}
+
+// launch starts a setup's emulator with the options o.
+func (r *runner) launch(ctx context.Context, s setup, o rie.Options) (*emulator, error) {
 	sctx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
-	e, err := rie.Start(sctx, r.options(s, hook))
+	e, err := rie.Start(sctx, o)
 	if err != nil {
 		return nil, fmt.Errorf("setup %s: %w", s.name, err)
 	}

@@ -150,13 +150,11 @@ func (r *runner) startManaged(ctx context.Context, s setup, workers int, roots, 
 	if s.layer != nil {
 		o.TaskRoot, o.Handler = filepath.Join(roots, "layer"), managedHandler
 	}
-	sctx, cancel := context.WithTimeout(ctx, time.Minute)
-	defer cancel()
-	e, err := rie.Start(sctx, o)
+	em, err := r.launch(ctx, s, o)
 	if err != nil {
-		return nil, fmt.Errorf("setup %s at %d workers: %w", s.name, workers, err)
+		return nil, fmt.Errorf("%d workers: %w", workers, err)
 	}
-	return &emulator{name: s.name, e: e, ext: s.ext}, nil
+	return em, nil
 }
 
 // load makes n calls through as many callers as workers and checks that
