@@ -54,16 +54,16 @@ type entry struct {
 	attempt   int
 	coldStart bool
 
-	known    *Known        // what INVOKE said
-	event    *proxy.Event  // what the runtime received
-	result   *proxy.Result // the accepted result
-	failure  *failure      // how it ended where no accepted result says
-	end      time.Time
-	platform platformWord // what the Telemetry API said
-	timer    *time.Timer  // Managed Instances: times the invocation out
+	known   *Known        // what INVOKE said
+	event   *proxy.Event  // what the runtime received
+	result  *proxy.Result // the accepted result
+	failure *failure      // how it ended where no accepted result says
+	end     time.Time
+	// platformErrorType is the error type the Telemetry API last told, for
+	// a crash that SHUTDOWN settles (Runtime.OutOfMemory, say).
+	platformErrorType string
+	timer             *time.Timer // Managed Instances: times the invocation out
 }
-
-type platformWord struct{ status, errorType string }
 
 type early struct {
 	result proxy.Result
@@ -362,7 +362,7 @@ func (t *Tracker) PlatformDone(requestID, status, errorType string) {
 		t.initFailedFor(requestID)
 		return
 	}
-	e.platform = platformWord{status, errorType}
+	e.platformErrorType = errorType
 	switch status {
 	case "timeout":
 		t.fail(e, t.timedOut(e), "platform timeout")
@@ -441,7 +441,7 @@ func (t *Tracker) Shutdown(reason string) {
 		case timeout:
 			t.fail(e, t.timedOut(e), "shutdown: "+reason)
 		default:
-			t.fail(e, crashed(e.id, e.platform.errorType), "shutdown: "+reason)
+			t.fail(e, crashed(e.id, e.platformErrorType), "shutdown: "+reason)
 		}
 	}
 }
