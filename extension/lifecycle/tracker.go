@@ -100,6 +100,9 @@ type Runtime interface {
 	// Watched reports whether the process is watched: its end, rather than
 	// closed connections, then tells that the runtime is gone.
 	Watched() bool
+	// Ended reports, as of now, whether a runtime process was seen and
+	// has ended.
+	Ended() bool
 }
 
 // TrackerOptions configure a Tracker.
@@ -426,8 +429,14 @@ func (t *Tracker) Proxied() bool {
 // init that failed before any invocation was seen makes one failed
 // invocation, whose request id is not known unless a source told it.
 func (t *Tracker) Shutdown(reason string) {
+	// A runtime that failed its init may have ended a moment ago, before
+	// its watch could tell: asked now, not waited for.
+	ended := t.runtime != nil && t.runtime.Ended()
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	if ended && !t.polled {
+		t.initExited = true
+	}
 	timeout := strings.EqualFold(reason, "timeout")
 	if t.seq == 0 && t.initFailed() {
 		t.add(t.initRequestID)

@@ -136,6 +136,9 @@ func TestTrackerScenarios(t *testing.T) {
 		{"INVOKE for a runtime not behind the proxy", false, []step{invoked("a"), shutdown("spindown")}, nil},
 		{"init error posted", false, []step{postInitError("Runtime.ImportModuleError", `{"errorType":"Runtime.ImportModuleError","errorMessage":"Cannot find module"}`), exited, shutdown("spindown")},
 			[]want{{id: "", unknownID: true, outcome: invocation.Crash, errorType: "Runtime.ImportModuleError", response: "Cannot find module"}}},
+		{"init exit not yet told at SHUTDOWN", false, []step{ended, shutdown("spindown")},
+			[]want{{id: "", unknownID: true, outcome: invocation.Crash, errorType: "Runtime.ExitError"}}},
+		{"a runtime that polled and ended is no init failure", false, []step{ended, polled, shutdown("spindown")}, nil},
 		{"init exit with nothing posted", false, []step{exited, shutdown("spindown")},
 			[]want{{id: "", unknownID: true, outcome: invocation.Crash, errorType: "Runtime.ExitError", response: `"errorMessage":"Error: Runtime exited without providing a reason"`}}},
 		{"init failure with the request id from the Telemetry API", false, []step{postInitError("Runtime.Unknown", `{"errorMessage":"x"}`), platformStart("r-1"), shutdown("failure")},
@@ -190,6 +193,16 @@ type fakeRuntime struct{}
 
 func (fakeRuntime) Polled()       {}
 func (fakeRuntime) Watched() bool { return true }
+func (fakeRuntime) Ended() bool   { return false }
+
+// endedRuntime is a runtime that ended before its watch told it.
+type endedRuntime struct{}
+
+func (endedRuntime) Polled()       {}
+func (endedRuntime) Watched() bool { return false }
+func (endedRuntime) Ended() bool   { return true }
+
+func ended(_ *testing.T, tr *Tracker) { tr.runtime = endedRuntime{} }
 
 func describe(invs []invocation.Invocation) string {
 	var b strings.Builder

@@ -114,6 +114,20 @@ func (w *Watcher) Polled() {
 	}()
 }
 
+// Ended reports, as of now, whether a runtime process was seen and has
+// ended: what SHUTDOWN needs to know when the runtime may have failed its
+// init a moment before, faster than the watch could tell.
+func (w *Watcher) Ended() bool {
+	w.Polled()
+	w.mu.Lock()
+	pid, last := w.pid, w.last
+	w.mu.Unlock()
+	if pid != 0 {
+		return !alive(pid)
+	}
+	return last != 0
+}
+
 // Watched reports whether a runtime process is watched.
 func (w *Watcher) Watched() bool {
 	w.mu.Lock()

@@ -136,3 +136,20 @@ func TestARuntimeGoneBeforeItIsWatchedIsTold(t *testing.T) {
 	w.Start(time.Minute)
 	wait(t, ch, "the exit of a runtime that ended before it was watched")
 }
+
+func TestEndedAsOfNow(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "runtime.pid")
+	w := New(path, func() {}, nil)
+	if w.Ended() {
+		t.Error("ended with no runtime seen")
+	}
+	cmd := runtime(t, path)
+	if w.Ended() {
+		t.Error("ended while the runtime runs")
+	}
+	_ = cmd.Process.Kill()
+	_ = cmd.Wait()
+	if !w.Ended() {
+		t.Error("not ended right after the runtime's exit")
+	}
+}
