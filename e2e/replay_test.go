@@ -100,8 +100,16 @@ func TestReplay(t *testing.T) {
 			t.Fatalf("summary: %v\n%s", err, out)
 		}
 		// The layer records a crash once it has noticed it, which may be
-		// after the emulator answered, and in the next run's output.
-		got := slices.DeleteFunc(eventsGot(t, b, before), func(ev string) bool { return ev == crash })
+		// after the emulator answered, and in the next run's output. The
+		// other records are written before the emulator answers, but reach
+		// its output through a pipe: wait for one per invocation succeeded.
+		var got []string
+		for end := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+			got = slices.DeleteFunc(eventsGot(t, b, before), func(ev string) bool { return ev == crash })
+			if len(got) >= s.Succeeded || time.Now().After(end) {
+				break
+			}
+		}
 		return &s, got
 	}
 	want := func(ids ...string) []string {
