@@ -66,6 +66,7 @@ type Agent struct {
 	flushing     sync.Mutex // one flush at a time
 	workerMu     sync.Mutex
 	workerCancel context.CancelFunc
+	workerQuit   chan struct{} // closed to stop the worker after its flush
 	workerDone   chan struct{}
 }
 
@@ -122,7 +123,7 @@ func (a *Agent) Completed(ctx context.Context, inv invocation.Invocation) {
 	}
 	switch flush.Decide(a.strategy, flush.Completed, a.Pending(), budget) {
 	case flush.Deliver:
-		a.stopWorker()
+		a.stopWorker(ctx)
 		a.Flush(ctx)
 	case flush.Async:
 		a.startWorker()
@@ -140,7 +141,7 @@ func (a *Agent) Completed(ctx context.Context, inv invocation.Invocation) {
 // whatever time is left: nothing comes after them.
 func (a *Agent) Shutdown(ctx context.Context) {
 	defer a.recoverPanic("shutdown", "")
-	a.stopWorker()
+	a.stopWorker(ctx)
 	a.flush(ctx, false)
 	for _, j := range a.take() {
 		a.fallback(j, j.unsent())

@@ -26,30 +26,49 @@ func (a *Agent) startWorker() {
 		}
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	a.workerCancel, a.workerDone = cancel, done
+	quit, done := make(chan struct{}), make(chan struct{})
+	a.workerCancel, a.workerQuit, a.workerDone = cancel, quit, done
 	go func() {
 		defer close(done)
 		defer a.recoverPanic("worker", "")
 		// In the end strategy, the metrics of an invocation go out with its
 		// own flush, so that it makes one document at most.
-		for a.Pending() > 0 && ctx.Err() == nil {
+		for a.Pending() > 0 && ctx.Err() == nil && !closed(quit) {
 			a.flush(ctx, a.strategy == flush.Background)
 		}
 	}()
 }
 
-// stopWorker ends a background delivery and waits for it: its records go
-// back to the queue with their attempts counted.
-func (a *Agent) stopWorker() {
+// stopWorker ends a background delivery and waits for it. The worker ends
+// its flush first: an attempt cut short in flight may have reached its
+// destination, which would then get the record again. Only when ctx ends
+// first is the flush cut short; its records go back to the queue with
+// their attempts counted.
+func (a *Agent) stopWorker(ctx context.Context) {
 	a.workerMu.Lock()
-	cancel, done := a.workerCancel, a.workerDone
+	cancel, quit, done := a.workerCancel, a.workerQuit, a.workerDone
 	a.workerMu.Unlock()
 	if cancel == nil {
 		return
 	}
-	cancel()
-	<-done
+	if !closed(quit) {
+		close(quit)
+	}
+	select {
+	case <-done:
+	case <-ctx.Done():
+		cancel()
+		<-done
+	}
+}
+
+func closed(ch chan struct{}) bool {
+	select {
+	case <-ch:
+		return true
+	default:
+		return false
+	}
 }
 
 // Flush delivers the pending records, each destination on its own so that

@@ -126,3 +126,38 @@ func TestShutdownCutsAnAttemptShort(t *testing.T) {
 		t.Errorf("reason %q, want it to start %q", lines[0].Reason, want)
 	}
 }
+
+// At SHUTDOWN the background worker ends the attempt it has in flight
+// rather than be cut short, so that a record the destination got is not
+// sent to it again.
+func TestShutdownLetsTheWorkerFinish(t *testing.T) {
+	var got atomic.Int32
+	received := make(chan struct{})
+	release := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		if got.Add(1) == 1 {
+			close(received)
+		}
+		<-release
+	}))
+	defer srv.Close()
+	a, out, _ := newHookAgent(t, srv.URL, map[string]string{"DESTINATIONS_FLUSH": "background"})
+	a.Completed(context.Background(), success("r1", `{}`, `{}`, time.Millisecond))
+	<-received // the worker's attempt is in flight
+	shut := make(chan struct{})
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		a.Shutdown(ctx)
+		close(shut)
+	}()
+	close(release)
+	<-shut
+	if n := got.Load(); n != 1 {
+		t.Errorf("the destination got the record %d times, want once", n)
+	}
+	if lines := logLines(t, out.String()); len(lines) != 0 {
+		t.Errorf("fallback lines %+v, want none", lines)
+	}
+}
